@@ -1,0 +1,234 @@
+"""Incremental index builds: diff the sources against the serving generation by content hash,
+re-embed only text never embedded before, write a new generation and publish it atomically."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .chunk import chunk_document, sentence_spans
+from .config import Settings
+from .embed import Embedder
+from .errors import IndexError_, LacqaError, SourceError
+from .load import parse, scan_sources
+from .store import FORMAT_VERSION, Generation, IndexDir, Sentence, open_current, text_hash, write_generation
+from .types import Chunk, Document, Skipped
+
+CLEANER_VERSION = 1  # bump when cleaning rules change: every document is then re-parsed
+
+StageFn = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class BuildReport:
+    """What a build did (or, for a dry run, would do). Serialises to the `lacqa index --json` object."""
+
+    generation: str | None
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    documents: int = 0
+    chunks: int = 0
+    seconds: float = 0.0
+    embedded: int = 0  #: texts sent to the embedder (0 when nothing changed)
+    published: bool = False  #: a new generation was published
+    dry_run: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["skipped"] = [{"source": s.source, "reason": s.reason} for s in self.skipped]
+        data["seconds"] = round(self.seconds, 3)
+        return data
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+
+def fingerprint(settings: Settings, embedder_id: str) -> dict[str, Any]:
+    """Everything besides the sources that decides the contents of an index."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedder": embedder_id,
+        "chunker": {"size": settings.chunk.size, "overlap": settings.chunk.overlap, "splitter": "recursive"},
+        "max_quote_chars": settings.answer.max_quote_chars,
+        "cleaner_version": CLEANER_VERSION,
+        "max_file_mb": settings.max_file_mb,
+    }
+
+
+def _try_open(index_dir: IndexDir) -> Generation | None:
+    try:
+        return open_current(index_dir)
+    except IndexError_:
+        return None  # nothing usable to reuse: build from scratch (the old pointer stays until publish)
+
+
+def build_index(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    dry_run: bool = False,
+    on_stage: StageFn | None = None,
+    lock_timeout: float = 0.0,
+) -> BuildReport:
+    """Build or update the index under ``settings.index_dir`` from ``settings.sources_dir``."""
+    t0 = time.perf_counter()
+    index_dir = IndexDir(settings.index_dir)
+    stage = on_stage or (lambda *_: None)
+    with index_dir.lock(timeout=lock_timeout):
+        scan = scan_sources(settings.sources_dir, int(settings.max_file_mb * 1e6))
+        previous = _try_open(index_dir)
+        fp = fingerprint(settings, embedder.model_id)
+        old = previous.manifest if previous else {}
+        same_settings = old.get("fingerprint") == fp
+        old_docs: dict[str, str] = old.get("sources", {}) if same_settings else {}
+        old_skips: dict[str, dict[str, str]] = old.get("skipped", {}) if same_settings else {}
+        report = BuildReport(generation=previous.name if previous else None, dry_run=dry_run)
+        current = {f.source: f for f in scan.files}
+        for source in sorted(set(old_docs) | set(current)):
+            if source not in current:
+                if source in old_docs:
+                    report.removed.append(source)
+            elif source in old_docs and old_docs[source] == current[source].sha256:
+                report.unchanged.append(source)
+            elif source in old_skips and old_skips[source]["sha256"] == current[source].sha256:
+                report.skipped.append(Skipped(source, old_skips[source]["reason"]))
+            elif source in old_docs:
+                report.changed.append(source)
+            else:
+                report.added.append(source)
+        report.skipped = [*scan.skipped, *report.skipped]
+        if previous and same_settings and not report.added and not report.changed and not report.removed:
+            report.documents, report.chunks = len(previous.documents), len(previous.chunks)
+            report.seconds = time.perf_counter() - t0
+            return report  # nothing to do: no parse, no embedder, no new generation
+
+        # parse what is new or changed; unchanged documents are taken from the previous generation
+        reuse = {d.source: d for d in previous.documents.values()} if previous and same_settings else {}
+        docs: list[Document] = []
+        new_skips: dict[str, dict[str, str]] = {}
+        for source in sorted(current):
+            if source in report.unchanged:
+                docs.append(reuse[source])
+                continue
+            if any(s.source == source for s in report.skipped):
+                new_skips[source] = {"sha256": current[source].sha256, "reason": _reason(report.skipped, source)}
+                continue
+            try:
+                docs.append(parse(current[source]))
+            except ValueError as exc:
+                report.skipped.append(Skipped(source, str(exc)))
+                new_skips[source] = {"sha256": current[source].sha256, "reason": str(exc)}
+                for bucket in (report.added, report.changed):
+                    if source in bucket:
+                        bucket.remove(source)
+        if not docs:
+            raise SourceError(
+                f"nothing to index in {settings.sources_dir}: no readable document "
+                f"({len(report.skipped)} skipped); the previous index, if any, keeps serving"
+            )
+        chunks, sentences = _segment(docs, settings)
+        report.documents, report.chunks = len(docs), len(chunks)
+        if dry_run:
+            report.seconds = time.perf_counter() - t0
+            return report
+
+        chunk_vecs, n1 = _vectors([c.text for c in chunks], previous, "chunk", embedder, stage)
+        by_id = {d.doc_id: d for d in docs}
+        sent_texts = [by_id[s.doc_id].text[s.start : s.end] for s in sentences]
+        sent_vecs, n2 = _vectors(sent_texts, previous, "sentence", embedder, stage)
+        report.embedded = n1 + n2
+        dim = chunk_vecs.shape[1] if len(chunk_vecs) else (previous.manifest["dimension"] if previous else 0)
+        name, tmp = index_dir.new_generation_dir()
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "generation": name,
+            "lacqa_version": __version__,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "embedder": embedder.model_id,
+            "dimension": int(dim),
+            "chunker": fp["chunker"],
+            "fingerprint": fp,
+            "sources_dir": str(settings.sources_dir),
+            "sources": {d.source: d.sha256 for d in docs},
+            "skipped": new_skips,
+            "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
+        }
+        stage("write", 0, 1)
+        write_generation(
+            tmp, manifest, docs,
+            [(c, text_hash(c.text)) for c in chunks], chunk_vecs,
+            [(s, text_hash(t)) for s, t in zip(sentences, sent_texts, strict=True)], sent_vecs,
+        )
+        index_dir.publish(name, tmp)
+        index_dir.prune(settings.keep_generations)
+        stage("write", 1, 1)
+        report.generation, report.published = name, True
+        report.seconds = time.perf_counter() - t0
+        return report
+
+
+def _reason(skipped: list[Skipped], source: str) -> str:
+    return next(s.reason for s in skipped if s.source == source)
+
+
+def _segment(docs: list[Document], settings: Settings) -> tuple[list[Chunk], list[Sentence]]:
+    chunks: list[Chunk] = []
+    sentences: list[Sentence] = []
+    for doc in docs:
+        chunks.extend(chunk_document(doc, settings.chunk, first_id=len(chunks)))
+        for s, e in sentence_spans(doc.text, settings.answer.max_quote_chars):
+            sentences.append(Sentence(len(sentences), doc.doc_id, s, e))
+    return chunks, sentences
+
+
+def _vectors(
+    texts: list[str], previous: Generation | None, kind: str, embedder: Embedder, stage: StageFn
+) -> tuple[np.ndarray, int]:
+    """Vectors for ``texts``, reusing the previous generation's vector of any identical text."""
+    known: dict[str, int] = {}
+    old_matrix = None
+    if previous is not None and previous.manifest.get("embedder") == embedder.model_id:
+        hashes = previous.chunk_hashes if kind == "chunk" else previous.sentence_hashes
+        known = {h: i for i, h in enumerate(hashes)}
+        old_matrix = previous.chunk_vectors() if kind == "chunk" else previous.sentence_vectors()
+    hashes = [text_hash(t) for t in texts]
+    missing = sorted({i for i, h in enumerate(hashes) if h not in known}, key=lambda i: i)
+    fresh: dict[int, np.ndarray] = {}
+    if missing:
+        stage(f"embed {kind}s", 0, len(missing))
+        vecs = embedder.embed_documents(
+            [texts[i] for i in missing], progress=lambda done, total: stage(f"embed {kind}s", done, total)
+        )
+        fresh = {i: vecs[j] for j, i in enumerate(missing)}
+    if not texts:
+        return np.zeros((0, old_matrix.shape[1] if old_matrix is not None else 0), np.float32), 0
+    dim = next(iter(fresh.values())).shape[0] if fresh else old_matrix.shape[1]  # type: ignore[union-attr]
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    for i, h in enumerate(hashes):
+        out[i] = fresh[i] if i in fresh else old_matrix[known[h]]  # type: ignore[index]
+    return out, len(missing)
+
+
+def sources_changed(settings: Settings, generation: Generation) -> dict[str, list[str]]:
+    """Cheap check (hash the files, embed nothing): how the sources on disk differ from the index."""
+    try:
+        scan = scan_sources(settings.sources_dir, int(settings.max_file_mb * 1e6))
+    except LacqaError:
+        return {"added": [], "changed": [], "removed": sorted(generation.manifest.get("sources", {}))}
+    old = generation.manifest.get("sources", {})
+    skips = generation.manifest.get("skipped", {})
+    now = {f.source: f.sha256 for f in scan.files}
+    return {
+        "added": sorted(s for s in now if s not in old and not (s in skips and skips[s]["sha256"] == now[s])),
+        "changed": sorted(s for s in now if s in old and old[s] != now[s]),
+        "removed": sorted(s for s in old if s not in now),
+    }

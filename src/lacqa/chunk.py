@@ -1,0 +1,88 @@
+"""Cut documents into chunks (retrieval units) and sentences (quote units), with exact offsets."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+from .config import ChunkSettings
+from .types import Chunk, Document
+
+SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+
+
+def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int]]:
+    """(start, end) of every chunk, so that text[start:end] is the chunk text."""
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=settings.size,
+        chunk_overlap=min(settings.overlap, settings.size // 2),
+        separators=SEPARATORS,
+        keep_separator="end",
+        strip_whitespace=True,
+    )
+    spans: list[tuple[int, int]] = []
+    cursor = 0
+    for piece in splitter.split_text(text):
+        start = text.find(piece, cursor)
+        if start < 0:  # the splitter only ever returns substrings; guard anyway
+            start = text.find(piece)
+        if start < 0:
+            raise AssertionError(f"chunk not found in document text: {piece[:40]!r}")
+        spans.append((start, start + len(piece)))
+        cursor = start + 1
+    return spans
+
+
+def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) -> list[Chunk]:
+    return [
+        Chunk(
+            chunk_id=first_id + i, doc_id=doc.doc_id, source=doc.source, title=doc.title,
+            start=s, end=e, text=doc.text[s:e], page=doc.page_at(s),
+        )
+        for i, (s, e) in enumerate(chunk_spans(doc.text, settings))
+    ]
+
+
+# A sentence ends at . ! ? (optionally followed by a closing quote or bracket) before whitespace and an
+# upper-case letter, digit or opening quote; or at a line break. Common abbreviations do not end one.
+_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_ABBREV = re.compile(
+    r"(\b(?:Mr|Mrs|Ms|Dr|Prof|St|No|Nos|Vol|pp|p|Fig|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|"
+    r"Inc|Ltd|Co|Corp|vs|etc|al|e\.g|i\.e|approx|ca|Art|Sec|Gen|Gov|Sen|Rep|Jr|Sr)\.|\b[A-Z]\.)$"
+)
+
+
+def sentence_spans(text: str, max_chars: int = 300) -> list[tuple[int, int]]:
+    """(start, end) of the sentences of ``text``; long sentences are cut at clause boundaries."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        line_start = line.start()
+        body = line.group()
+        start = 0
+        for m in _END.finditer(body):
+            if _ABBREV.search(body[start : m.start()]):
+                continue
+            spans.extend(_cut(body, start, m.start(), max_chars, line_start))
+            start = m.end()
+        spans.extend(_cut(body, start, len(body), max_chars, line_start))
+    return [(s, e) for s, e in spans if e - s >= 2]
+
+
+def _cut(body: str, start: int, end: int, max_chars: int, base: int) -> Iterable[tuple[int, int]]:
+    """Split body[start:end] into pieces of at most max_chars at '; ', ', ' or spaces."""
+    while end - start > max_chars:
+        window = body[start : start + max_chars]
+        cut = max(window.rfind("; "), window.rfind(", "), window.rfind(": "))
+        if cut < max_chars // 3:
+            cut = window.rfind(" ")
+        if cut <= 0:
+            cut = max_chars - 1
+        piece_end = start + cut + 1
+        yield base + start, base + len(body[:piece_end].rstrip())
+        start = piece_end
+        while start < end and body[start] == " ":
+            start += 1
+    if end > start:
+        yield base + start, base + len(body[:end].rstrip())

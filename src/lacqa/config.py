@@ -1,0 +1,79 @@
+"""Settings: command-line flags override ``LACQA_*`` environment variables, which override defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+
+class ChunkSettings(BaseModel):
+    """How documents are cut into retrieval units (chosen by measurement, see bench/README)."""
+
+    size: int = Field(600, ge=100, le=8000, description="target chunk size in characters")
+    overlap: int = Field(120, ge=0, le=2000, description="characters shared by neighbouring chunks")
+
+
+class RetrieveSettings(BaseModel):
+    """Hybrid retrieval: dense (FAISS) and lexical (BM25) lists fused by weighted RRF."""
+
+    k: int = Field(5, ge=1, le=50, description="hits returned by search")
+    candidates: int = Field(40, ge=5, le=500, description="hits taken from each list before fusion")
+    rrf_k: int = Field(60, ge=1, description="RRF damping constant")
+    dense_weight: float = Field(1.0, ge=0.0)
+    lexical_weight: float = Field(1.0, ge=0.0)
+
+
+class AnswerSettings(BaseModel):
+    """Evidence selection, abstention, drafting and their budgets."""
+
+    passages: int = Field(6, ge=1, le=30, description="retrieved chunks scanned for evidence")
+    max_quotes: int = Field(3, ge=1, le=3)
+    max_quote_chars: int = Field(300, ge=80, le=1000)
+    max_question_chars: int = Field(500, ge=20)
+    min_confidence: float = Field(0.42, description="below this evidence score the assistant abstains")
+    draft: bool = Field(True, description="let the language model draft a sentence from the quotes")
+    max_tokens: int = Field(40, ge=4, le=512)
+    n_ctx: int = Field(2048, ge=256)
+    deadline_s: float = Field(4.0, gt=0, description="a draft still running after this is cut")
+    threads: int = Field(2, ge=1)
+
+
+class Settings(BaseSettings):
+    """Everything lacqa can be told. Env: LACQA_SOURCES_DIR, LACQA_INDEX_DIR, LACQA_MODEL, ..."""
+
+    model_config = SettingsConfigDict(env_prefix="LACQA_", env_nested_delimiter="__", extra="ignore")
+
+    sources_dir: Path = Path("seeds")
+    index_dir: Path = Path("index")
+    models_dir: Path = Path("models")
+    model: Path | None = None  #: a GGUF file; default: the one GGUF in models_dir
+    embedder_path: Path | None = None  #: a sentence-transformers folder; default: the packaged MiniLM
+    host: str = "127.0.0.1"
+    port: int = 7860
+    max_file_mb: float = 20.0  #: files larger than this are skipped at indexing and refused at upload
+    keep_generations: int = 3
+    chunk: ChunkSettings = ChunkSettings()
+    retrieve: RetrieveSettings = RetrieveSettings()
+    answer: AnswerSettings = AnswerSettings()
+
+    def resolve_model(self) -> Path:
+        """The GGUF to use: the explicit setting, else the single ``*.gguf`` in ``models_dir``."""
+        if self.model is not None:
+            return Path(self.model)
+        found = sorted(Path(self.models_dir).glob("*.gguf"))
+        if not found:
+            raise ConfigError(
+                f"no language model: no .gguf file in {self.models_dir}/ - run `make run` (it assembles "
+                "the bundled gemma-3-270m) or set LACQA_MODEL to a GGUF file"
+            )
+        if len(found) > 1:
+            preferred = [p for p in found if p.name == "gemma-3-270m-q4_k_m.gguf"]
+            return preferred[0] if preferred else found[0]
+        return found[0]
+
+    def available_models(self) -> list[Path]:
+        return sorted(Path(self.models_dir).glob("*.gguf"))

@@ -1,0 +1,190 @@
+"""Generators: a protocol, the llama-cpp-python backend and a scripted fake for tests.
+
+One loaded model per process, guarded by a lock (llama.cpp contexts are not thread-safe). The
+prompt is cut to fit ``n_ctx`` with room for the answer; generation stops at a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from .errors import GenerationError, ModelError
+
+
+class Generator(Protocol):
+    """A text model that continues a prompt, optionally under a GBNF grammar."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def has_chat_template(self) -> bool: ...
+
+    def stream(
+        self, prompt: str, *, max_tokens: int, stop: Sequence[str], grammar: str | None = None,
+        deadline_s: float = 5.0,
+    ) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def chat_prompt(self, system: str, user: str) -> str: ...
+
+
+class LlamaGenerator:
+    """A GGUF model run by llama-cpp-python, loaded on first use."""
+
+    def __init__(self, path: Path, n_ctx: int = 2048, threads: int = 2, seed: int = 0) -> None:
+        self.path = Path(path)
+        self.n_ctx = n_ctx
+        self.threads = threads
+        self.seed = seed
+        self._llm = None
+        self._lock = threading.RLock()
+        self._grammars: dict[str, object] = {}
+        if not self.path.is_file():
+            raise ModelError(f"language model file not found: {self.path} (run `make run`, or set LACQA_MODEL)")
+
+    @property
+    def model_id(self) -> str:
+        return self.path.name
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._llm is None:
+                with open(self.path, "rb") as fh:
+                    if fh.read(4) != b"GGUF":
+                        raise ModelError(f"not a GGUF model file (bad header): {self.path}")
+                try:
+                    from llama_cpp import Llama
+
+                    self._llm = Llama(
+                        model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
+                        n_threads_batch=self.threads, n_batch=512, seed=self.seed, verbose=False,
+                    )
+                except ImportError as exc:
+                    raise ModelError("llama-cpp-python is not installed: run `make install`") from exc
+                except (ValueError, RuntimeError, OSError) as exc:
+                    raise ModelError(f"could not load the language model {self.path}: {exc}") from exc
+            return self._llm
+
+    def warm(self) -> None:
+        self._load()
+
+    @property
+    def has_chat_template(self) -> bool:
+        llm = self._load()
+        meta = getattr(llm, "metadata", {}) or {}
+        template = meta.get("tokenizer.chat_template")
+        # Base checkpoints sometimes ship a template they were never tuned on; trust it only for
+        # models whose name says they were instruction-tuned.
+        name = (meta.get("general.name", "") + " " + self.path.name).lower()
+        return bool(template) and any(tag in name for tag in ("-it", "instruct", "chat", "-sft", "_it"))
+
+    def chat_prompt(self, system: str, user: str) -> str:
+        """Render a chat turn with the model's own template (Jinja, from the GGUF)."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llm = self._load()
+        meta = llm.metadata
+        eos = llm.detokenize([llm.token_eos()]).decode("utf-8", "ignore")
+        bos = llm.detokenize([llm.token_bos()]).decode("utf-8", "ignore")
+        fmt = Jinja2ChatFormatter(meta["tokenizer.chat_template"], eos_token=eos, bos_token=bos)
+        result = fmt(messages=[{"role": "system", "content": system}, {"role": "user", "content": user}])
+        return result.prompt
+
+    def count_tokens(self, text: str) -> int:
+        llm = self._load()
+        with self._lock:
+            return len(llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
+
+    def _grammar(self, gbnf: str):  # type: ignore[no-untyped-def]
+        from llama_cpp import LlamaGrammar
+
+        if gbnf not in self._grammars:
+            try:
+                self._grammars[gbnf] = LlamaGrammar.from_string(gbnf, verbose=False)
+            except Exception as exc:  # noqa: BLE001 - a grammar that fails to build must raise, not fall back
+                raise GenerationError(f"answer grammar failed to build: {exc}") from exc
+            if len(self._grammars) > 64:
+                self._grammars.pop(next(iter(self._grammars)))
+        return self._grammars[gbnf]
+
+    def stream(
+        self, prompt: str, *, max_tokens: int, stop: Sequence[str], grammar: str | None = None,
+        deadline_s: float = 5.0,
+    ) -> Iterator[str]:
+        llm = self._load()
+        budget = self.n_ctx - max_tokens - 8
+        with self._lock:
+            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+            if len(tokens) > budget:  # keep the end: the question and answer cue live there
+                raise GenerationError(f"prompt of {len(tokens)} tokens does not fit n_ctx={self.n_ctx}")
+            t_end = time.monotonic() + deadline_s
+            try:
+                for part in llm.create_completion(
+                    prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0,
+                    stop=list(stop), stream=True, grammar=self._grammar(grammar) if grammar else None,
+                    seed=self.seed,
+                ):
+                    piece = part["choices"][0]["text"]  # type: ignore[index]
+                    if piece:
+                        yield piece
+                    if time.monotonic() > t_end:
+                        break
+            except (RuntimeError, ValueError) as exc:
+                raise GenerationError(f"the language model failed while drafting: {exc}") from exc
+
+
+class ScriptedGenerator:
+    """Deterministic fake: replies are looked up by a substring of the prompt, else a default."""
+
+    def __init__(self, replies: dict[str, str] | None = None, default: str = "", chat: bool = False) -> None:
+        self.replies = replies or {}
+        self.default = default
+        self.chat = chat
+        self.prompts: list[str] = []
+
+    @property
+    def model_id(self) -> str:
+        return "scripted"
+
+    @property
+    def has_chat_template(self) -> bool:
+        return self.chat
+
+    def chat_prompt(self, system: str, user: str) -> str:
+        return f"<system>{system}</system><user>{user}</user><assistant>"
+
+    def count_tokens(self, text: str) -> int:
+        return len(text) // 4 + 1
+
+    def stream(
+        self, prompt: str, *, max_tokens: int, stop: Sequence[str], grammar: str | None = None,
+        deadline_s: float = 5.0,
+    ) -> Iterator[str]:
+        self.prompts.append(prompt)
+        reply = next((r for key, r in self.replies.items() if key in prompt), self.default)
+        for s in stop:
+            if s and s in reply:
+                reply = reply[: reply.index(s)]
+        for word in reply.split(" "):
+            yield word + " "
+
+
+_loaded: dict[tuple[str, int, int], LlamaGenerator] = {}
+_loaded_lock = threading.Lock()
+
+
+def load_generator(path: Path, n_ctx: int = 2048, threads: int | None = None) -> LlamaGenerator:
+    """One LlamaGenerator per (file, n_ctx, threads) per process: loading twice wastes memory."""
+    threads = threads or min(4, os.cpu_count() or 2)
+    key = (str(Path(path).resolve()), n_ctx, threads)
+    with _loaded_lock:
+        if key not in _loaded:
+            _loaded[key] = LlamaGenerator(Path(path), n_ctx=n_ctx, threads=threads)
+        return _loaded[key]

@@ -1,0 +1,130 @@
+"""Assistant: the one facade the CLI, the web app and the tests use.
+
+It owns the embedder, the retriever and (lazily) the language model, and serves answers from the
+generation that was current when each question arrived, switching when a rebuild publishes a new one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from .build import BuildReport, StageFn, build_index, sources_changed
+from .config import Settings
+from .embed import Embedder, make_embedder
+from .errors import IndexMissingError, QuestionError
+from .retrieve import Retriever
+from .store import Generation, IndexDir, open_current
+from .types import Answer, Hit
+
+if TYPE_CHECKING:
+    from .generate import Generator
+
+
+class Assistant:
+    """Index, search and answer over one sources folder and one index folder."""
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.embedder = embedder or make_embedder(self.settings.embedder_path)
+        self.retriever = Retriever(self.embedder, self.settings.retrieve)
+        self._generator = generator
+        self._gen_lock = threading.Lock()
+        self._generation: Generation | None = None
+        self.index_dir = IndexDir(self.settings.index_dir)
+
+    # ------------------------------------------------------------------ index
+
+    def index(self, dry_run: bool = False, on_stage: StageFn | None = None, lock_timeout: float = 0.0) -> BuildReport:
+        report = build_index(
+            self.settings, self.embedder, dry_run=dry_run, on_stage=on_stage, lock_timeout=lock_timeout
+        )
+        if report.published:
+            self.refresh()
+        return report
+
+    def generation(self) -> Generation:
+        """The serving generation; reopened when CURRENT names a newer one (e.g. after a rebuild elsewhere)."""
+        name = self.index_dir.current()
+        with self._gen_lock:
+            if self._generation is None or (name is not None and name != self._generation.name):
+                self._generation = open_current(self.index_dir)
+            return self._generation
+
+    def refresh(self) -> None:
+        with self._gen_lock:
+            self._generation = None
+
+    def status(self) -> dict[str, Any]:
+        try:
+            gen = self.generation()
+        except IndexMissingError:
+            return {"generation": None, "documents": 0, "chunks": 0, "built_at": None,
+                    "model": self.embedder.model_id, "dimension": None, "index_dir": str(self.settings.index_dir),
+                    "sources_dir": str(self.settings.sources_dir), "stale": None}
+        changes = sources_changed(self.settings, gen)
+        return {
+            "generation": gen.name,
+            "documents": len(gen.documents),
+            "chunks": len(gen.chunks),
+            "sentences": len(gen.sentences),
+            "built_at": gen.built_at,
+            "model": gen.manifest.get("embedder"),
+            "dimension": gen.manifest.get("dimension"),
+            "index_dir": str(self.settings.index_dir),
+            "sources_dir": str(self.settings.sources_dir),
+            "stale": any(changes.values()),
+            "changes": changes,
+        }
+
+    # ------------------------------------------------------------------ search
+
+    def search(self, query: str, k: int | None = None) -> list[Hit]:
+        query = self._check_question(query)[0]
+        return self.retriever.search(self.generation(), query, k)
+
+    def _check_question(self, question: str) -> tuple[str, list[str]]:
+        if question is None or not str(question).strip():
+            raise QuestionError("the question is empty: type a question about your documents")
+        q = " ".join(str(question).split())
+        notes = []
+        limit = self.settings.answer.max_question_chars
+        if len(q) > limit:
+            q = q[:limit].rsplit(" ", 1)[0]
+            notes.append(f"the question was cut to its first {len(q)} characters (limit {limit})")
+        return q, notes
+
+    # ------------------------------------------------------------------ answers
+
+    @property
+    def generator(self) -> Generator | None:
+        return self._generator
+
+    def ask(self, question: str, k: int | None = None, history: list[str] | None = None) -> Answer:
+        final: Answer | None = None
+        for event in self.ask_stream(question, k=k, history=history):
+            if isinstance(event, Answer):
+                final = event
+        assert final is not None
+        return final
+
+    def ask_stream(
+        self, question: str, k: int | None = None, history: list[str] | None = None
+    ) -> Iterator[str | Answer]:
+        """Yield draft text pieces as the model writes them, then the verified Answer last."""
+        from .answer import answer_stream
+
+        t0 = time.perf_counter()
+        q, notes = self._check_question(question)
+        gen = self.generation()
+        yield from answer_stream(
+            q, gen, self.retriever, self.settings.answer, self._generator, k=k, history=history or [],
+            notes=notes, t0=t0,
+        )

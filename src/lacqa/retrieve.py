@@ -1,0 +1,63 @@
+"""Hybrid retrieval: dense (FAISS inner product) and lexical (BM25) candidate lists fused by weighted
+reciprocal-rank fusion. Names, numbers and rare terms favour BM25; paraphrases favour the dense list."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .config import RetrieveSettings
+from .embed import Embedder
+from .errors import IndexMismatchError
+from .store import Generation
+from .types import Hit
+
+
+def dense_search(generation: Generation, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
+    index = generation.chunk_vectors_index
+    if index.ntotal == 0:
+        return []
+    if query_vec.shape[-1] != index.d:
+        raise IndexMismatchError(
+            f"the embedder gives {query_vec.shape[-1]}-dimensional vectors but index {generation.name} holds "
+            f"{index.d}: rebuild with `lacqa index`"
+        )
+    scores, rows = index.search(query_vec.reshape(1, -1).astype(np.float32), min(k, index.ntotal))
+    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+
+def fuse(
+    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], settings: RetrieveSettings
+) -> list[tuple[int, float, int | None, int | None]]:
+    """Weighted RRF: score = w_d/(k+rank_d) + w_l/(k+rank_l); returns (row, score, rank_d, rank_l)."""
+    table: dict[int, list] = {}
+    for rank, (row, _) in enumerate(dense, start=1):
+        table.setdefault(row, [0.0, None, None])
+        table[row][0] += settings.dense_weight / (settings.rrf_k + rank)
+        table[row][1] = rank
+    for rank, (row, _) in enumerate(lexical, start=1):
+        table.setdefault(row, [0.0, None, None])
+        table[row][0] += settings.lexical_weight / (settings.rrf_k + rank)
+        table[row][2] = rank
+    fused = [(row, v[0], v[1], v[2]) for row, v in table.items()]
+    fused.sort(key=lambda x: (-x[1], x[0]))
+    return fused
+
+
+class Retriever:
+    """Finds the chunks of a generation that best match a question."""
+
+    def __init__(self, embedder: Embedder, settings: RetrieveSettings) -> None:
+        self.embedder = embedder
+        self.settings = settings
+
+    def search(
+        self, generation: Generation, query: str, k: int | None = None, query_vec: np.ndarray | None = None
+    ) -> list[Hit]:
+        k = k or self.settings.k
+        if query_vec is None:
+            query_vec = self.embedder.embed_query(query)
+        n = self.settings.candidates
+        dense = dense_search(generation, query_vec, n) if self.settings.dense_weight > 0 else []
+        lexical = generation.lexical.search(query, n) if self.settings.lexical_weight > 0 else []
+        fused = fuse(dense, lexical, self.settings)[:k]
+        return [Hit(generation.chunks[row], score, rd, rl) for row, score, rd, rl in fused]

@@ -1,0 +1,153 @@
+"""Typed, immutable records passed between the stages of the pipeline.
+
+Offsets are always character offsets into a document's *stored* (cleaned) text, so that
+``document.text[start:end] == quote`` holds for every chunk, hit, evidence and citation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PageSpan:
+    """A character range of a document's stored text that came from one PDF page."""
+
+    start: int
+    end: int
+    page: int  # 1-based page number
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned source document, ready to chunk."""
+
+    doc_id: str  #: stable id derived from the source path
+    source: str  #: path relative to the sources folder, with forward slashes
+    title: str  #: title found in the document, else the file name
+    text: str  #: cleaned text; every offset elsewhere points into this string
+    sha256: str  #: hash of the raw file bytes (the incremental-rebuild key)
+    pages: tuple[PageSpan, ...] = ()  #: page ranges for PDFs, empty otherwise
+    date: str | None = None  #: publication date found in the document, if any
+    author: str | None = None  #: author found in the document, if any
+
+    def page_at(self, offset: int) -> int | None:
+        """The PDF page holding character ``offset``, or None for non-PDF documents."""
+        for span in self.pages:
+            if span.start <= offset < span.end:
+                return span.page
+        return self.pages[-1].page if self.pages and offset >= self.pages[-1].end else None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file in the sources folder that was not indexed, and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A contiguous slice of a document, the unit of retrieval."""
+
+    chunk_id: int  #: row of this chunk in the index generation (also its vector row)
+    doc_id: str
+    source: str
+    title: str
+    start: int  #: offset of the first character in the document text
+    end: int  #: offset one past the last character
+    text: str  #: equals document.text[start:end]
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk returned by retrieval, with its fused score and the ranks behind it."""
+
+    chunk: Chunk
+    score: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.chunk
+        return {
+            "doc_id": c.doc_id,
+            "source": c.source,
+            "title": c.title,
+            "start": c.start,
+            "end": c.end,
+            "page": c.page,
+            "text": c.text,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A quoted span chosen to support an answer: an exact range of a stored document."""
+
+    doc_id: str
+    source: str
+    title: str
+    start: int
+    end: int
+    quote: str  #: equals document.text[start:end]
+    score: float
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered quote shown with an answer; ``[n]`` markers in the answer point here."""
+
+    n: int
+    doc_id: str
+    source: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    page: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The verified answer to one question."""
+
+    question: str
+    text: str  #: answer with [n] markers, or the abstention message
+    abstained: bool
+    reason: str | None  #: why it abstained (None when it answered)
+    citations: tuple[Citation, ...]
+    generation: str  #: index generation the answer was computed from
+    timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage
+    mode: str = "drafted"  #: "drafted", "quoted" (best quote shown directly) or "abstained"
+    draft: str | None = None  #: the model's raw draft before verification
+    closest: tuple[Citation, ...] = ()  #: nearest passages when abstaining
+    notes: tuple[str, ...] = ()  #: remarks for the user (e.g. question was shortened)
+
+    @property
+    def latency_s(self) -> float:
+        return float(self.timings.get("total", 0.0))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "reason": self.reason,
+            "mode": self.mode,
+            "citations": [c.to_json() for c in self.citations],
+            "closest": [c.to_json() for c in self.closest],
+            "generation": self.generation,
+            "latency_s": round(self.latency_s, 4),
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "draft": self.draft,
+            "notes": list(self.notes),
+        }
