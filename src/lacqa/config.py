@@ -13,8 +13,8 @@ from .errors import ConfigError
 class ChunkSettings(BaseModel):
     """How documents are cut into retrieval units (chosen by measurement, see bench/README)."""
 
-    size: int = Field(600, ge=100, le=8000, description="target chunk size in characters")
-    overlap: int = Field(120, ge=0, le=2000, description="characters shared by neighbouring chunks")
+    size: int = Field(400, ge=100, le=8000, description="target chunk size in characters")
+    overlap: int = Field(80, ge=0, le=2000, description="characters shared by neighbouring chunks")
 
 
 class RetrieveSettings(BaseModel):
@@ -23,16 +23,22 @@ class RetrieveSettings(BaseModel):
     k: int = Field(5, ge=1, le=50, description="hits returned by search")
     candidates: int = Field(40, ge=5, le=500, description="hits taken from each list before fusion")
     rrf_k: int = Field(60, ge=1, description="RRF damping constant")
-    dense_weight: float = Field(1.0, ge=0.0)
+    dense_weight: float = Field(0.5, ge=0.0)
     lexical_weight: float = Field(1.0, ge=0.0)
+    sentence_weight: float = Field(1.0, ge=0.0, description="weight of the best-sentence dense list")
 
 
 class AnswerSettings(BaseModel):
     """Evidence selection, abstention, drafting and their budgets."""
 
-    passages: int = Field(6, ge=1, le=30, description="retrieved chunks scanned for evidence")
+    passages: int = Field(10, ge=1, le=30, description="retrieved chunks scanned for evidence")
     max_quotes: int = Field(3, ge=1, le=3)
     max_quote_chars: int = Field(300, ge=80, le=1000)
+    quote_margin: float = Field(0.2, ge=0.0, description="further quotes score within this of the best")
+    w_dense: float = Field(0.55, description="weight of question-sentence embedding similarity")
+    w_cover: float = Field(0.45, description="weight of IDF-weighted question-term coverage")
+    w_type: float = Field(1.0, description="weight of the answer-type bonus (a year for 'when', ...)")
+    dense_sentences: int = Field(8, ge=0, le=100, description="nearest sentences library-wide added as candidates")
     max_question_chars: int = Field(500, ge=20)
     min_confidence: float = Field(0.42, description="below this evidence score the assistant abstains")
     draft: bool = Field(True, description="let the language model draft a sentence from the quotes")

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .config import AnswerSettings
 from .store import Generation, Sentence
-from .text import terms, words
+from .text import STOPWORDS, terms, words
 from .types import Evidence, Hit
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
@@ -35,6 +36,9 @@ class Selection:
     coverage: float  #: IDF-weighted share of the question's terms found in the quotes
     missing: tuple[str, ...]  #: rare question words found in none of the candidate passages
     candidates: tuple[Evidence, ...]  #: the best few candidates (shown as "closest" when abstaining)
+    kind: str = "other"  #: what the question asks for: time, number, person, place, other
+    has_type: bool = True  #: the quotes hold the kind of thing asked for (a date for "when", ...)
+    absent_numbers: tuple[str, ...] = ()  #: years/numbers of the question found in no retrieved passage
 
 
 class TermStats:
@@ -62,14 +66,47 @@ def answer_type(question: str) -> str:
     q = question.lower()
     if re.search(r"\b(when|what year|which year|what date|which date|in what year|how long ago|since when)\b", q):
         return "time"
-    if re.search(r"\b(how many|how much|what (percentage|percent|share|proportion|number|amount|value|total)|"
-                 r"how large|how big|what size)\b", q):
+    if re.search(r"\b(how many|how much|what (percentage|percent|share|proportion|number|amount|value|total|"
+                 r"population|rate|interest rate|cost|price|size|level)|how large|how big|how long|how far)\b", q):
         return "number"
     if re.search(r"\b(who|whom|whose|which (person|president|minister|leader|author))\b", q):
         return "person"
     if re.search(r"\b(where|which (country|countries|city|cities|nation|nations|region|place))\b", q):
         return "place"
     return "other"
+
+
+_REFERENCE = re.compile(r"\(\d{4}\)\.|\bpp\. ?\d|Available at:|\(Accessed|\bdoi:|https?://|\*[^*]{3,}\*,? \d|"
+                        r"^\(?[A-Z][\w&.\s-]{1,40} \d{4}\)")
+
+
+def _form_penalty(text: str) -> float:
+    """Headings, fragments and bibliography entries rarely answer anything."""
+    if _REFERENCE.search(text):
+        return 0.3
+    if len(text) < 40:
+        return 0.15
+    if len(text) < 120 and not text.rstrip("*_ ").endswith((".", "!", "?", ";", ":", ")", "\u201d", '"')):
+        return 0.2  # a heading or a caption
+    return 0.0
+
+
+def _has_type(kind: str, text: str) -> bool:
+    if kind == "time":
+        return bool(_YEAR.search(text) or _MONTH.search(text))
+    if kind == "number":
+        return bool(_NUMBER.search(text))
+    return True
+
+
+def _absent_numbers(
+    question: str, chosen: tuple[Evidence, ...], hits: list[Hit], docs_text: Callable[[str], str]
+) -> tuple[str, ...]:
+    """Numbers the question is specific about (e.g. a year) that none of the passages found contains."""
+    docs = {h.chunk.doc_id for h in hits[:3]} | {e.doc_id for e in chosen}
+    hay = " ".join([*(e.quote for e in chosen), *(h.chunk.text for h in hits), *(docs_text(d) for d in docs)])
+    found = set(re.findall(r"\d+", hay))
+    return tuple(n for n in re.findall(r"\b\d{2,}\b", question) if n not in found)
 
 
 def _type_bonus(kind: str, text: str, question: str) -> float:
@@ -99,6 +136,10 @@ def select_evidence(
     kind = answer_type(question)
     vectors = generation.sentence_vectors()
     seen: dict[int, float] = {}
+    if len(vectors):  # the sentences closest in meaning anywhere in the library: paraphrases land here
+        sims = vectors @ query_vec
+        for sid in np.argsort(-sims)[: settings.dense_sentences]:
+            seen[int(sid)] = 0.0
     for rank, hit in enumerate(hits):
         prior = 0.08 / (1 + rank)
         for s in _sentences_in(generation, hit):
@@ -113,23 +154,23 @@ def select_evidence(
         dense = float(np.dot(vectors[sid], query_vec))
         st = stats.sentence_terms[sid]
         cover = sum(w for t, w in weights.items() if t in st) / total_w
-        score = 0.55 * dense + 0.45 * cover + _type_bonus(kind, text, question) + prior
-        if len(text) < 40:
-            score -= 0.15  # headings and fragments rarely answer anything
+        score = settings.w_dense * dense + settings.w_cover * cover + settings.w_type * _type_bonus(kind, text, question) + prior
+        score -= _form_penalty(text)
         scored.append((score, cover, s))
     scored.sort(key=lambda x: (-x[0], x[2].sent_id))
     if not scored:
-        return Selection((), 0.0, 0.0, tuple(_missing(question, qterms, set(), stats)), ())
+        return Selection((), 0.0, 0.0, tuple(_missing(question, stats)), ())
     chosen = _choose(scored, generation, settings)
-    present: set[str] = set()
-    for _, _, s in scored[:12]:
-        present |= stats.sentence_terms[s.sent_id]
     quote_terms: set[str] = set()
     for e in chosen:
         quote_terms |= set(terms(e.quote))
     coverage = sum(w for t, w in weights.items() if t in quote_terms) / total_w
     candidates = tuple(_evidence(generation, s, sc) for sc, _, s in scored[:3])
-    return Selection(chosen, scored[0][0], coverage, tuple(_missing(question, qterms, present, stats)), candidates)
+    missing = tuple(_missing(question, stats))
+    confidence = scored[0][0] - 0.08 * min(2, len(missing))
+    has_type = kind not in ("time", "number") or _has_type(kind, chosen[0].quote)
+    return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type,
+                     _absent_numbers(question, chosen, hits, lambda d: generation.documents[d].text))
 
 
 def _sentences_in(generation: Generation, hit: Hit) -> list[Sentence]:
@@ -150,7 +191,7 @@ def _choose(scored: list[tuple[float, float, Sentence]], generation: Generation,
     for score, _, s in scored:
         if len(chosen) >= settings.max_quotes:
             break
-        if chosen and score < best - 0.12:
+        if chosen and score < best - settings.quote_margin:
             break
         if any(e.doc_id == s.doc_id and e.start < s.end and s.start < e.end for e in chosen):
             continue
@@ -175,14 +216,13 @@ def _span(generation: Generation, doc_id: str, start: int, end: int, score: floa
     return Evidence(doc.doc_id, doc.source, doc.title, start, end, doc.text[start:end], score, doc.page_at(start))
 
 
-def _missing(question: str, qterms: set[str], present: set[str], stats: TermStats) -> list[str]:
-    """Distinctive question words (names, numbers, rare terms) that no candidate passage contains."""
+def _missing(question: str, stats: TermStats) -> list[str]:
+    """Names and numbers of the question (not its first word) found nowhere in the whole library."""
     out = []
-    for w in re.findall(r"[A-Za-z][\w'’-]+|\d[\d,.]*", question):
-        t = terms(w)
-        if not t or t[0] not in qterms:
+    for m in re.finditer(r"[A-Z][\w'’-]+|\d[\d,.]*\d|\d", question):
+        w = re.sub(r"['’]s?$", "", m.group())
+        if m.start() == 0 or w.lower() in STOPWORDS:
             continue
-        rare = stats.idf(t[0]) > math.log(1 + stats.n / 20) or w[0].isupper() or w[0].isdigit()
-        if rare and t[0] not in present:
+        if any(t not in stats.vocab_words for t in words(w)):
             out.append(w)
     return out

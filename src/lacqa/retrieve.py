@@ -25,10 +25,26 @@ def dense_search(generation: Generation, query_vec: np.ndarray, k: int) -> list[
     return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
 
+def sentence_search(generation: Generation, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Chunks ranked by their best-matching sentence: sharper than whole chunks for paraphrases."""
+    index = generation.sentence_vectors_index
+    if index.ntotal == 0:
+        return []
+    scores, rows = index.search(query_vec.reshape(1, -1).astype(np.float32), min(k, index.ntotal))
+    out: dict[int, float] = {}
+    for r, sc in zip(rows[0], scores[0], strict=True):
+        if r < 0:
+            continue
+        for cid in generation.chunks_of_sentence(int(r)):
+            out.setdefault(cid, float(sc))
+    return sorted(out.items(), key=lambda x: -x[1])
+
+
 def fuse(
-    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], settings: RetrieveSettings
+    dense: list[tuple[int, float]], lexical: list[tuple[int, float]], settings: RetrieveSettings,
+    sentences: list[tuple[int, float]] | None = None,
 ) -> list[tuple[int, float, int | None, int | None]]:
-    """Weighted RRF: score = w_d/(k+rank_d) + w_l/(k+rank_l); returns (row, score, rank_d, rank_l)."""
+    """Weighted RRF: score = sum of w/(k+rank) over the lists; returns (row, score, rank_d, rank_l)."""
     table: dict[int, list] = {}
     for rank, (row, _) in enumerate(dense, start=1):
         table.setdefault(row, [0.0, None, None])
@@ -38,6 +54,9 @@ def fuse(
         table.setdefault(row, [0.0, None, None])
         table[row][0] += settings.lexical_weight / (settings.rrf_k + rank)
         table[row][2] = rank
+    for rank, (row, _) in enumerate(sentences or [], start=1):
+        table.setdefault(row, [0.0, None, None])
+        table[row][0] += settings.sentence_weight / (settings.rrf_k + rank)
     fused = [(row, v[0], v[1], v[2]) for row, v in table.items()]
     fused.sort(key=lambda x: (-x[1], x[0]))
     return fused
@@ -59,5 +78,6 @@ class Retriever:
         n = self.settings.candidates
         dense = dense_search(generation, query_vec, n) if self.settings.dense_weight > 0 else []
         lexical = generation.lexical.search(query, n) if self.settings.lexical_weight > 0 else []
-        fused = fuse(dense, lexical, self.settings)[:k]
+        sents = sentence_search(generation, query_vec, n) if self.settings.sentence_weight > 0 else []
+        fused = fuse(dense, lexical, self.settings, sents)[:k]
         return [Hit(generation.chunks[row], score, rd, rl) for row, score, rd, rl in fused]

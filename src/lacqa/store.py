@@ -271,9 +271,22 @@ class Generation:
                     f"index {name}: {label} vectors do not match the manifest "
                     f"({index.ntotal} vectors of dim {index.d}, expected {n} of dim {dim}) - rebuild with `lacqa index`"
                 )
+        self._sentence_chunks: list[list[int]] | None = None
         self._lexical = None
         self._chunk_matrix: np.ndarray | None = None
         self._sentence_matrix: np.ndarray | None = None
+
+    def chunks_of_sentence(self, sent_id: int) -> list[int]:
+        """Ids of the chunks that overlap a sentence (computed once per generation)."""
+        if self._sentence_chunks is None:
+            by_doc: dict[str, list[Chunk]] = {}
+            for c in self.chunks:
+                by_doc.setdefault(c.doc_id, []).append(c)
+            self._sentence_chunks = [
+                [c.chunk_id for c in by_doc.get(s.doc_id, []) if c.start < s.end and s.start < c.end]
+                for s in self.sentences
+            ]
+        return self._sentence_chunks[sent_id]
 
     @property
     def lexical(self):  # type: ignore[no-untyped-def]
