@@ -87,6 +87,33 @@ def build_prompt(question: str, evidence: list[Evidence], generator: Generator) 
     return f"{FEW_SHOT}Passage: {passage}\nQuestion: {question}\nAnswer:"
 
 
+def complete_sentences(draft: str) -> str:
+    """Cut a draft that ran out of tokens back to its last complete sentence or clause."""
+    draft = draft.strip()
+    if not draft or draft[-1] in ".!?\"”)":
+        return draft
+    cut = max(draft.rfind(". "), draft.rfind("; "))
+    if cut > 0:
+        return draft[: cut + 1]
+    cut = max(draft.rfind(", "), draft.rfind(" and "))
+    return draft[:cut].rstrip(",") + "." if cut > 20 else draft
+
+
+def answers_kind(text: str, question: str, kind: str) -> bool:
+    """A draft for "when" / "how many" must hold a date / figure that the question did not already give."""
+    if kind not in ("time", "number"):
+        return True
+    asked = set(re.findall(r"\d+", question))
+    if kind == "time":
+        found = set(re.findall(r"\b(1[5-9]\d\d|20\d\d)\b", text)) - asked
+        return bool(found) or bool(re.search(r"\b(January|February|March|April|May|June|July|August|September|"
+                                             r"October|November|December)\b", text))
+    numbers = set(re.findall(r"\d+", text)) - asked
+    return bool(numbers) or bool(re.search(r"\b(two|three|four|five|six|seven|eight|nine|ten|twelve|"
+                                           r"twenty|thirty|fifty|hundred|thousand|million|billion|half|third|"
+                                           r"quarter|fifth)\b", text, re.I))
+
+
 def _citations(evidence: list[Evidence] | tuple[Evidence, ...]) -> tuple[Citation, ...]:
     return tuple(
         Citation(i, e.doc_id, e.source, e.title, e.start, e.end, e.quote, e.page)
@@ -146,10 +173,13 @@ def answer_stream(
         draft = "".join(pieces).strip()
         timings["draft"] = time.perf_counter() - t
         t = time.perf_counter()
-        verified = verify_draft(draft, evidence)
+        verified = verify_draft(complete_sentences(draft), evidence)
         timings["verify"] = time.perf_counter() - t
         text = verified.text
-        if draft and not verified.ok:
+        if text and not answers_kind(text, question, selection.kind):
+            text = ""
+            notes.append("the draft did not answer what was asked, so the best quote is shown directly")
+        elif draft and not verified.ok:
             notes.append("the draft was not supported by the quotes, so the best quote is shown directly")
     mode = "drafted" if text else "quoted"
     if not text:

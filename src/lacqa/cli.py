@@ -195,6 +195,174 @@ def status(index_dir: Optional[Path] = IndexOpt, sources: Optional[Path] = Sourc
     out.print(table)
 
 
+def _print_answer(answer: Any) -> None:
+    head = "[bold yellow]No answer[/]" if answer.abstained else "[bold green]Answer[/]"
+    out.print(f"{head} [dim]({answer.mode}, {answer.latency_s:.2f}s, generation {answer.generation})[/]")
+    out.print(answer.text.replace("\\$", "$"))
+    cites = answer.closest if answer.abstained else answer.citations
+    if cites:
+        out.print("[bold]Closest passages:[/]" if answer.abstained else "[bold]Quotes:[/]")
+    for c in cites:
+        page = f", p. {c.page}" if c.page else ""
+        out.print(f" [{c.n}] \u201c{' '.join(c.quote.split())}\u201d")
+        out.print(f"     [dim]{c.title} - {c.source}{page}, chars {c.start}-{c.end}[/]")
+    for note in answer.notes:
+        out.print(f"[dim]note: {note}[/]")
+
+
+@app.command()
+def ask(
+    question: Optional[str] = typer.Argument(None, help="the question"),
+    k: Optional[int] = typer.Option(None, "-k", "--passages", min=1, max=30, help="passages scanned for evidence"),
+    jsonl: Optional[Path] = typer.Option(None, "--jsonl", help='file of lines {"id": ..., "q": ...}'),
+    index_dir: Optional[Path] = IndexOpt,
+    model: Optional[Path] = ModelOpt,
+    no_draft: bool = typer.Option(False, "--no-draft", help="answer with the best quotes only (no language model)"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Answer a question with verified, quoted evidence - or say why the sources do not say.
+
+    Example: lacqa ask "When was the first China-CELAC ministerial meeting held?" --json
+    """
+    from .pipeline import Assistant
+
+    settings = _settings(index=index_dir, model=model)
+    if no_draft:
+        settings.answer.draft = False
+    assistant = Assistant(settings)
+    try:
+        if jsonl is not None:
+            for qid, q in _read_jsonl(jsonl):
+                data = assistant.ask(q, k=k).to_json()
+                print(json.dumps({"id": qid, **data}, ensure_ascii=False), flush=True)
+            return
+        if question is None:
+            raise typer.BadParameter("give a question or --jsonl FILE")
+        answer = assistant.ask(question, k=k)
+    except LacqaError as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit(answer.to_json())
+    else:
+        _print_answer(answer)
+
+
+@app.command("eval")
+def evaluate(
+    qset: Path = typer.Option(Path("eval/dev.jsonl"), "--set", help="question set (JSON lines: id, q, answers, doc, answerable)"),
+    baseline: bool = typer.Option(False, "--baseline", help="also run the naive LangChain-style RAG baseline"),
+    index_dir: Optional[Path] = IndexOpt,
+    model: Optional[Path] = ModelOpt,
+    details: Optional[Path] = typer.Option(None, "--details", help="write per-question results (JSON lines) here"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Measure accuracy, abstention, verbatim quotes, unsupported facts and latency on a question set.
+
+    Example: lacqa eval --set eval/dev.jsonl --baseline
+    """
+    from .evaluate import NaiveBaseline, load_set, run_pipeline, summarize
+    from .pipeline import Assistant
+
+    settings = _settings(index=index_dir, model=model)
+    try:
+        items = load_set(qset)
+        assistant = Assistant(settings)
+        assistant.warm()
+        results = run_pipeline(assistant, items)
+        report: dict[str, Any] = {"set": str(qset), "lacqa": summarize(results)}
+        base_results = []
+        if baseline:
+            base = NaiveBaseline(settings.sources_dir, assistant.embedder, assistant.generator)  # type: ignore[arg-type]
+            base_results = base.run(items)
+            report["baseline"] = summarize(base_results)
+    except LacqaError as exc:
+        _fail(exc, as_json)
+        return
+    if details is not None:
+        with open(details, "w", encoding="utf-8") as fh:
+            for label, rs in (("lacqa", results), ("baseline", base_results)):
+                for r in rs:
+                    fh.write(json.dumps({"system": label, "id": r.item.id, "q": r.item.q, "correct": r.correct,
+                                         "abstained": r.abstained, "answer": r.answer, "quotes": r.quotes,
+                                         "unsupported": r.unsupported, "latency_s": round(r.latency, 3)},
+                                        ensure_ascii=False) + "\n")
+    if as_json:
+        _emit(report)
+        return
+    table = Table(title=f"lacqa eval - {qset} ({len(items)} questions)")
+    table.add_column("measure")
+    table.add_column("lacqa", justify="right")
+    if baseline:
+        table.add_column("naive baseline", justify="right")
+    for key in ("accuracy", "abstained_unanswerable", "false_abstention", "quotes_verbatim", "unsupported_facts",
+                "latency_p50_s", "latency_p95_s"):
+        row = [key, str(report["lacqa"][key])]
+        if baseline:
+            row.append(str(report["baseline"][key]))
+        table.add_row(*row)
+    out.print(table)
+
+
+@app.command()
+def serve(
+    host: Optional[str] = typer.Option(None, "--host", help="interface to bind [env LACQA_HOST, default 127.0.0.1]"),
+    port: Optional[int] = typer.Option(None, "--port", help="port [env LACQA_PORT, default 7860]"),
+    sources: Optional[Path] = SourcesOpt,
+    index_dir: Optional[Path] = IndexOpt,
+) -> None:
+    """Start the web chat (same as `python app.py`)."""
+    from .web import launch
+
+    settings = _settings(sources, index_dir)
+    if host:
+        settings.host = host
+    if port:
+        settings.port = port
+    launch(settings)
+
+
+@app.command()
+def watch(
+    sources: Optional[Path] = SourcesOpt,
+    index_dir: Optional[Path] = IndexOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Rebuild the index whenever files in the sources folder change (Ctrl-C to stop)."""
+    from watchfiles import watch as watch_files
+
+    from .pipeline import Assistant
+
+    settings = _settings(sources, index_dir)
+    assistant = Assistant(settings)
+
+    def rebuild() -> None:
+        try:
+            report = assistant.index(lock_timeout=30)
+        except LacqaError as exc:
+            console.print(f"[bold red]rebuild failed:[/] {exc} (the previous index keeps serving)")
+            return
+        if as_json:
+            _emit(report.to_json())
+        else:
+            out.print(f"{time_now()} {len(report.added)} added, {len(report.changed)} changed, "
+                      f"{len(report.removed)} removed -> generation {report.generation}")
+
+    rebuild()
+    console.print(f"watching {settings.sources_dir}/ for changes (Ctrl-C to stop)")
+    try:
+        for _ in watch_files(settings.sources_dir, debounce=800, raise_interrupt=False):
+            rebuild()
+    except KeyboardInterrupt:
+        pass
+
+
+def time_now() -> str:
+    import time
+
+    return time.strftime("%H:%M:%S")
+
+
 def main() -> None:
     app()
 

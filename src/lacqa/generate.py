@@ -62,6 +62,8 @@ class LlamaGenerator:
                 try:
                     from llama_cpp import Llama
 
+                    _quiet_llama_logs()
+
                     self._llm = Llama(
                         model_path=str(self.path), n_ctx=self.n_ctx, n_threads=self.threads,
                         n_threads_batch=self.threads, n_batch=512, seed=self.seed, verbose=False,
@@ -138,6 +140,26 @@ class LlamaGenerator:
                         break
             except (RuntimeError, ValueError) as exc:
                 raise GenerationError(f"the language model failed while drafting: {exc}") from exc
+
+
+_LOG_CALLBACK = None
+
+
+def _quiet_llama_logs() -> None:
+    """llama.cpp prints load details to stderr even with verbose=False; keep only what we raise."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None:
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def _silent(level, text, user_data):  # type: ignore[no-untyped-def]
+        return None
+
+    _LOG_CALLBACK = _silent  # keep a reference: llama.cpp holds the pointer
+    llama_cpp.llama_log_set(_silent, ctypes.c_void_p())
 
 
 class ScriptedGenerator:

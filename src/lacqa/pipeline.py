@@ -105,7 +105,27 @@ class Assistant:
 
     @property
     def generator(self) -> Generator | None:
+        """The language model, loaded on first use (None when drafting is switched off)."""
+        if self._generator is None and self.settings.answer.draft:
+            from .generate import load_generator
+
+            a = self.settings.answer
+            self._generator = load_generator(self.settings.resolve_model(), n_ctx=a.n_ctx, threads=a.threads)
         return self._generator
+
+    def use_model(self, path: str | None) -> None:
+        """Switch to another GGUF (None: the default one); it loads on the next question."""
+        from pathlib import Path
+
+        self.settings.model = Path(path) if path else None
+        self._generator = None
+
+    def warm(self) -> None:
+        """Load the embedder and the language model now rather than on the first question."""
+        self.embedder.embed_query("warm up")
+        gen = self.generator
+        if gen is not None and hasattr(gen, "warm"):
+            gen.warm()
 
     def ask(self, question: str, k: int | None = None, history: list[str] | None = None) -> Answer:
         final: Answer | None = None
@@ -125,6 +145,6 @@ class Assistant:
         q, notes = self._check_question(question)
         gen = self.generation()
         yield from answer_stream(
-            q, gen, self.retriever, self.settings.answer, self._generator, k=k, history=history or [],
+            q, gen, self.retriever, self.settings.answer, self.generator, k=k, history=history or [],
             notes=notes, t0=t0,
         )

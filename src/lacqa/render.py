@@ -1,0 +1,107 @@
+"""HTML and Markdown rendering for the web chat. Everything taken from a source is escaped: links and
+images in sources are never live, HTML in sources is never executed."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+
+
+def md_escape(text: str) -> str:
+    """Escape Markdown so that source text shows as typed (no links, images, HTML or emphasis)."""
+    text = text.replace("\\$", "$")  # the seeds carry markdown-escaped dollars
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return text.replace("://", ":\u200b//")  # no autolinks
+
+
+def answer_markdown(a: dict[str, Any]) -> str:
+    """The chat message for one answer (a dict from Answer.to_json())."""
+    if a.get("error"):
+        return f"**Something went wrong:** {md_escape(a['error'])}"
+    if a["abstained"]:
+        lines = [f"**The sources do not say.** {md_escape(a['reason'] or '')[:1].upper()}{md_escape(a['reason'] or '')[1:]}."]
+        if a.get("closest"):
+            lines.append("\n*Closest passages found (they do not answer the question):*")
+            for c in a["closest"]:
+                lines.append(f"- \u201c{md_escape(_short(c['quote'], 160))}\u201d \u2014 *{md_escape(c['title'])}*")
+        return "\n".join(lines)
+    body = md_escape(a["answer"])
+    body = re.sub(r"\\\[(\d+)\\\]", r"**[\1]**", body)  # our own [n] markers, in bold
+    label = "Quoted directly from the source" if a["mode"] == "quoted" else "Answer drafted from the quotes and verified"
+    cites = " \u00b7 ".join(
+        f"**[{c['n']}]** {md_escape(_short(c['title'], 60))}{_page(c)}" for c in a["citations"]
+    )
+    notes = "".join(f"\n\n<sub>note: {md_escape(n)}</sub>" for n in a.get("notes", []))
+    return f"{body}\n\n<sub>{label} \u00b7 {a['latency_s']:.2f}s \u00b7 index {a['generation']}</sub>\n\n{cites}{notes}"
+
+
+def _page(c: dict[str, Any]) -> str:
+    return f", p. {c['page']}" if c.get("page") else ""
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "\u2026"
+
+
+def citations_html(a: dict[str, Any] | None, context: dict[int, tuple[str, str]] | None = None) -> str:
+    """Cards for the citations of one answer: title, file, page, the quote highlighted in its context."""
+    if not a:
+        return "<div class='lq-empty'>Ask a question: the quoted passages behind the answer appear here.</div>"
+    cites = a.get("closest", []) if a.get("abstained") else a.get("citations", [])
+    if not cites:
+        return "<div class='lq-empty'>No passages for this question.</div>"
+    head = "Closest passages (not an answer)" if a.get("abstained") else "Sources of this answer"
+    cards = [f"<div class='lq-head'>{html.escape(head)}</div>"]
+    for c in cites:
+        before, after = (context or {}).get(c["n"], ("", ""))
+        page = f" \u00b7 page {c['page']}" if c.get("page") else ""
+        cards.append(
+            f"<div class='lq-card' id='lq-cite-{c['n']}'><div class='lq-title'><span class='lq-n'>[{c['n']}]</span> "
+            f"{html.escape(c['title'])}</div><div class='lq-meta'>{html.escape(c['source'])}{page} \u00b7 characters "
+            f"{c['start']}\u2013{c['end']}</div><div class='lq-quote'>\u2026{html.escape(before)}<mark>"
+            f"{html.escape(c['quote'])}</mark>{html.escape(after)}\u2026</div></div>"
+        )
+    return "\n".join(cards)
+
+
+def document_html(title: str, source: str, text: str, start: int, end: int) -> str:
+    """The whole cleaned document, escaped, with the cited range highlighted (scrolled to by JS)."""
+    start, end = max(0, start), min(len(text), end)
+    return (
+        f"<div class='lq-doc-title'>{html.escape(title)}</div><div class='lq-meta'>{html.escape(source)} \u00b7 "
+        f"highlighted: characters {start}\u2013{end}</div><div class='lq-doc' id='lq-doc'>{html.escape(text[:start])}"
+        f"<mark id='lq-hl'>{html.escape(text[start:end])}</mark>{html.escape(text[end:])}</div>"
+    )
+
+
+def status_markdown(s: dict[str, Any]) -> str:
+    if not s.get("generation"):
+        return ("**No index yet.** Press **Rebuild index** to index the documents in "
+                f"`{md_escape(s.get('sources_dir', ''))}`.")
+    stale = ""
+    ch = s.get("changes") or {}
+    if s.get("stale"):
+        parts = [f"{len(v)} {k}" for k, v in ch.items() if v]
+        stale = f"\n\n\u26a0\ufe0f **Sources changed since this index was built** ({', '.join(parts)}): rebuild to include them."
+    return (
+        f"**Index** `{s['generation']}` \u00b7 {s['documents']} documents \u00b7 {s['chunks']} chunks \u00b7 built "
+        f"{md_escape(str(s['built_at']))} \u00b7 embeddings {md_escape(str(s['model']))} ({s['dimension']}d){stale}"
+    )
+
+
+def report_markdown(r: dict[str, Any]) -> str:
+    if r.get("error"):
+        return f"**Rebuild failed:** {md_escape(r['error'])}\n\nThe previous index keeps serving."
+    lines = [f"**Rebuilt in {r['seconds']:.2f}s** \u2192 `{r['generation']}` ({r['documents']} documents, "
+             f"{r['chunks']} chunks)" if r.get("published") else
+             f"**Nothing changed** \u2014 index `{r['generation']}` is current ({r['seconds']:.2f}s)"]
+    for key in ("added", "changed", "removed"):
+        if r.get(key):
+            lines.append(f"- **{key}**: " + ", ".join(f"`{md_escape(x)}`" for x in r[key]))
+    for s in r.get("skipped", []):
+        lines.append(f"- **skipped** `{md_escape(s['source'])}`: {md_escape(s['reason'])}")
+    return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""Shared fixtures: settings rooted in tmp_path, a copy of the seed corpus, an Assistant on the fake embedder."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings as hyp_settings
+
+from lacqa.config import Settings
+from lacqa.embed import HashEmbedder
+from lacqa.pipeline import Assistant
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+SEED_FILES = sorted(SEEDS.glob("*.txt"))
+
+# No example database: tests write nothing outside tmp_path (not even .hypothesis/).
+hyp_settings.register_profile("lacqa", database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hyp_settings.load_profile("lacqa")
+
+
+def copy_seeds(dest: Path, names: list[str] | None = None) -> Path:
+    """Copy the seed files (all, or those named) into ``dest`` and return it."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in SEED_FILES:
+        if names is None or path.name in names:
+            shutil.copy2(path, dest / path.name)
+    return dest
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings whose sources and index folders live under tmp_path; keyword overrides pass through."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {"sources_dir": tmp_path / "sources", "index_dir": tmp_path / "index"}
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def seeded_settings(tmp_path: Path, settings_factory: Callable[..., Settings]) -> Settings:
+    """Settings over a tmp_path copy of the five seed documents."""
+    copy_seeds(tmp_path / "sources")
+    return settings_factory()
+
+
+@pytest.fixture
+def hash_assistant(seeded_settings: Settings) -> Assistant:
+    """An Assistant over the seed copy, on the deterministic HashEmbedder (nothing built yet)."""
+    return Assistant(seeded_settings, embedder=HashEmbedder())
