@@ -318,8 +318,10 @@ def build_ui(assistant: Any) -> Any:
         send.click(p(chat, assistant), **ask_args)
         clear.click(lambda: ([], [], citations_html(None), gr.update(choices=[], value=None), -1),
                     outputs=[chatbot, answers, cites, pick, selected], api_visibility="private")
-        chatbot.select(p(select_answer, assistant), inputs=[answers], outputs=[cites, pick, selected],
-                       api_visibility="private")
+        def on_select(answer_list: list, evt: gr.SelectData) -> tuple:
+            return select_answer(assistant, answer_list, evt)
+
+        chatbot.select(on_select, inputs=[answers], outputs=[cites, pick, selected], api_visibility="private")
         pick.change(p(open_citation, assistant), inputs=[answers, selected, pick], outputs=[viewer],
                     api_visibility="private").then(None, js=SCROLL_JS)
         rebuild.click(p(rebuild_ui, assistant), outputs=[report, status], concurrency_limit=1,
