@@ -70,9 +70,9 @@ def decide(selection: Selection, settings: AnswerSettings) -> str | None:
             listed = ", ".join(f"'{w}'" for w in selection.missing[:3])
             return f"no passage matches the question; the library never mentions {listed}"
         return "the closest passages match the topic but not the question"
-    if selection.absent_numbers:
-        listed = ", ".join(selection.absent_numbers[:3])
-        return f"the passages found are on the topic but none is about {listed}"
+    if selection.unmatched:
+        listed = ", ".join(selection.unmatched[:3])
+        return f"the passages found are on the topic but not about {listed}"
     if not selection.has_type:
         what = "date or year" if selection.kind == "time" else "figure"
         return f"the passages found are on the topic but give no {what} for it"

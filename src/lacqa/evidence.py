@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +37,7 @@ class Selection:
     candidates: tuple[Evidence, ...]  #: the best few candidates (shown as "closest" when abstaining)
     kind: str = "other"  #: what the question asks for: time, number, person, place, other
     has_type: bool = True  #: the quotes hold the kind of thing asked for (a date for "when", ...)
-    absent_numbers: tuple[str, ...] = ()  #: years/numbers of the question found in no retrieved passage
+    unmatched: tuple[str, ...] = ()  #: years, ordinals, names of the question the best quote's context lacks
 
 
 class TermStats:
@@ -58,6 +57,23 @@ class TermStats:
         for doc in generation.documents.values():
             self.vocab_words.update(words(doc.text))
 
+        self._doc_words: dict[str, set[str]] = {}
+
+    def doc_words(self, generation: Generation, doc_id: str) -> set[str]:
+        if doc_id not in self._doc_words:
+            d = generation.documents[doc_id]
+            self._doc_words[doc_id] = set(words(" ".join([d.title, d.author or "", d.text])))
+        return self._doc_words[doc_id]
+
+    def doc_numbers(self, generation: Generation, doc_id: str) -> set[str]:
+        """Numbers in a document's body (bibliography entries left out: they name years of other works)."""
+        key = "#" + doc_id
+        if key not in self._doc_words:
+            d = generation.documents[doc_id]
+            body = [d.text[s.start : s.end] for s in generation.sentences_by_doc.get(doc_id, [])]
+            self._doc_words[key] = {n for t in body if not _REFERENCE.search(t) for n in re.findall(r"\d+", t)}
+        return self._doc_words[key]
+
     def idf(self, term: str) -> float:
         return math.log(1 + self.n / (1 + self.df.get(term, 0)))
 
@@ -66,8 +82,11 @@ def answer_type(question: str) -> str:
     q = question.lower()
     if re.search(r"\b(when|what year|which year|what date|which date|in what year|how long ago|since when)\b", q):
         return "time"
-    if re.search(r"\b(how many|how much|what (percentage|percent|share|proportion|number|amount|value|total|"
-                 r"population|rate|interest rate|cost|price|size|level)|how large|how big|how long|how far)\b", q):
+    if re.search(r"\b(how many|how much|how large|how big|how long|how far|how high)\b", q) or (
+        re.match(r"^(what|which)\b", q)
+        and re.search(r"\b(percentage|percent|share|proportion|number|amount|value|total|population|rate|cost|"
+                      r"price|size|length|sum|figure|volume)\b", q)
+    ):
         return "number"
     if re.search(r"\b(who|whom|whose|which (person|president|minister|leader|author))\b", q):
         return "person"
@@ -91,22 +110,59 @@ def _form_penalty(text: str) -> float:
     return 0.0
 
 
-def _has_type(kind: str, text: str) -> bool:
+def _has_type(kind: str, text: str, question: str = "") -> bool:
+    """Does the text hold the kind of thing asked for, beyond what the question already says?"""
     if kind == "time":
         return bool(_YEAR.search(text) or _MONTH.search(text))
     if kind == "number":
-        return bool(_NUMBER.search(text))
+        asked = set(re.findall(r"\d+", question))
+        figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", text) if n not in asked and not _YEAR.fullmatch(n)]
+        return bool(figures) or bool(_NUMBER_WORDS.search(text))
     return True
 
 
-def _absent_numbers(
-    question: str, chosen: tuple[Evidence, ...], hits: list[Hit], docs_text: Callable[[str], str]
+_NUMBER_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                           r"fifty|hundred|thousand|million|billion|dozen|half|third|quarter|fifth|majority)\b", re.I)
+_ORDINAL = re.compile(r"\b(second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(st|nd|rd|th))\b", re.I)
+
+
+def _title_numbers(generation: Generation, quote: Evidence) -> set[str]:
+    """Numbers in a document's title and date line, where web captures put "(11/22/08)"."""
+    d = generation.documents[quote.doc_id]
+    return set(re.findall(r"\d+", f"{d.title} {d.date or ''}"))
+
+
+def _context(generation: Generation, e: Evidence, before: int = 400, after: int = 100) -> str:
+    text = generation.documents[e.doc_id].text
+    return text[max(0, e.start - before) : e.end + after]
+
+
+def unmatched_specifics(
+    question: str, quote: Evidence, hits: list[Hit], generation: Generation, stats: TermStats
 ) -> tuple[str, ...]:
-    """Numbers the question is specific about (e.g. a year) that none of the passages found contains."""
-    docs = {h.chunk.doc_id for h in hits[:3]} | {e.doc_id for e in chosen}
-    hay = " ".join([*(e.quote for e in chosen), *(h.chunk.text for h in hits), *(docs_text(d) for d in docs)])
-    found = set(re.findall(r"\d+", hay))
-    return tuple(n for n in re.findall(r"\b\d{2,}\b", question) if n not in found)
+    """Years, numbers, ordinals and distinctive names the question is specific about that the best quote's
+    surroundings (names: its whole document) do not mention: on the topic but about something else."""
+    hay = " ".join([_context(generation, quote, 1500, 1500), *(h.chunk.text for h in hits[:2])])
+    found_numbers = set(re.findall(r"\d+", hay)) | stats.doc_numbers(generation, quote.doc_id)
+    out = [n for n in re.findall(r"\b\d{2,}\b", question) if n not in found_numbers]
+    low = hay.lower()
+    out += [o for o in {m.group().lower() for m in _ORDINAL.finditer(question)} if o not in low]
+    out = [o for o in out if not (o.isdigit() and len(o) == 4 and o[2:] in _title_numbers(generation, quote))]
+    hay_words = stats.doc_words(generation, quote.doc_id)
+    for m in re.finditer(r"\b[A-Z][\w’'-]+", question):
+        if _MONTH.fullmatch(m.group()) and m.group()[:3].lower() in low:
+            continue  # "November" matches "Nov."
+        w = re.sub(r"['’]s?$", "", m.group())
+        tokens = words(w)
+        if m.start() == 0 or not tokens or w.lower() in STOPWORDS:
+            continue
+        if any(t not in stats.vocab_words for t in tokens):
+            continue  # names the library never mentions are handled by `missing`
+        if all(stats.df.get(terms(t)[0] if terms(t) else t, 0) > 0.02 * stats.n for t in tokens):
+            continue  # "China", "Latin", "America": too common to tell passages apart
+        if not all(t in hay_words for t in tokens):
+            out.append(w)
+    return tuple(dict.fromkeys(out))
 
 
 def _type_bonus(kind: str, text: str, question: str) -> float:
@@ -160,6 +216,20 @@ def select_evidence(
     scored.sort(key=lambda x: (-x[0], x[2].sent_id))
     if not scored:
         return Selection((), 0.0, 0.0, tuple(_missing(question, stats)), ())
+    # Prefer quotes whose surroundings match what the question is specific about (its year, ordinal,
+    # names): an on-topic sentence about another year or another country is not evidence.
+    best = scored[0][0]
+    checks = {s.sent_id: unmatched_specifics(question, _evidence(generation, s, sc), hits, generation, stats)
+              for sc, _, s in scored[:15] if sc >= best - settings.refit_margin}
+    def fits(x: tuple[float, float, Sentence]) -> bool:
+        text = generation.documents[x[2].doc_id].text[x[2].start : x[2].end]
+        return not checks[x[2].sent_id] and _has_type(kind, text, question)
+
+    if checks and not fits(scored[0]):
+        fitting = [x for x in scored if x[2].sent_id in checks and fits(x)]
+        if fitting:
+            scored = fitting + [x for x in scored if x not in fitting]
+    unmatched = checks.get(scored[0][2].sent_id, ())
     chosen = _choose(scored, generation, settings)
     quote_terms: set[str] = set()
     for e in chosen:
@@ -168,9 +238,8 @@ def select_evidence(
     candidates = tuple(_evidence(generation, s, sc) for sc, _, s in scored[:3])
     missing = tuple(_missing(question, stats))
     confidence = scored[0][0] - 0.08 * min(2, len(missing))
-    has_type = kind not in ("time", "number") or _has_type(kind, chosen[0].quote)
-    return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type,
-                     _absent_numbers(question, chosen, hits, lambda d: generation.documents[d].text))
+    has_type = kind not in ("time", "number") or _has_type(kind, chosen[0].quote, question)
+    return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched)
 
 
 def _sentences_in(generation: Generation, hit: Hit) -> list[Sentence]:
