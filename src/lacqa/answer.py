@@ -96,7 +96,7 @@ def complete_sentences(draft: str) -> str:
     if cut > 0:
         return draft[: cut + 1]
     cut = max(draft.rfind(", "), draft.rfind(" and "))
-    return draft[:cut].rstrip(",") + "." if cut > 20 else draft
+    return draft[:cut].rstrip(",") + "." if cut > 10 else draft
 
 
 def answers_kind(text: str, question: str, kind: str) -> bool:

@@ -63,7 +63,7 @@ def chat(
     previous = [m["content"] for m in history if m.get("role") == "user" and isinstance(m.get("content"), str)]
     history = [*history, {"role": "user", "content": question},
                {"role": "assistant", "content": "\u2026 searching the sources"}]
-    yield "", history, answers, citations_html(answers[-1] if answers else None), gr.update()
+    yield "", list(history), answers, citations_html(answers[-1] if answers else None), gr.update()
     draft = ""
     final: dict[str, Any] | None = None
     try:
@@ -73,7 +73,7 @@ def chat(
                 break
             draft += event
             history[-1] = {"role": "assistant", "content": f"*drafting from the quotes:* {draft.strip()}"}
-            yield "", history, answers, gr.update(), gr.update()
+            yield "", list(history), answers, gr.update(), gr.update()
     except LacqaError as exc:
         final = {"error": str(exc), "abstained": True, "citations": [], "closest": []}
     assert final is not None
