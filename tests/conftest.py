@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings as hyp_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from lacqa.config import Settings
 from lacqa.embed import HashEmbedder
@@ -17,9 +19,16 @@ from lacqa.pipeline import Assistant
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
 
-# No example database: tests write nothing outside tmp_path (not even .hypothesis/).
+# No example database, and Hypothesis's caches go under pytest's tmp folder: tests write nothing into the repo.
 hyp_settings.register_profile("lacqa", database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 hyp_settings.load_profile("lacqa")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # before collection, when Hypothesis caches the constants of the code under test
+    factory = getattr(config, "_tmp_path_factory", None)
+    set_hypothesis_home_dir(factory.mktemp("hypothesis") if factory else tempfile.mkdtemp(prefix="hypothesis-"))
 
 
 def copy_seeds(dest: Path, names: list[str] | None = None) -> Path:

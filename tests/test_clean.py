@@ -67,7 +67,8 @@ def test_seed_003_language_bar_breadcrumb_and_print_are_removed(seed_docs: dict[
         assert gone not in doc.text, gone
     assert "Print" not in lines_of(doc.text)
     assert doc.text.endswith(
-        "(The author is the Director General of Latin American and Caribbean Affairs of the Ministry of Foreign Affairs)"
+        "(The author is the Director General of Latin American and Caribbean Affairs of the Ministry of "
+        "Foreign Affairs)"
     )
 
 

@@ -23,15 +23,19 @@ def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int]]:
         strip_whitespace=True,
     )
     spans: list[tuple[int, int]] = []
-    cursor = 0
+    cursor = floor = 0
+    overlap = min(settings.overlap, settings.size // 2)
     for piece in splitter.split_text(text):
         start = text.find(piece, cursor)
-        if start < 0:  # the splitter only ever returns substrings; guard anyway
-            start = text.find(piece)
+        if start < 0:  # overlap wider than asked for: fall back to anywhere after the previous start
+            start = text.find(piece, floor)
         if start < 0:
             raise AssertionError(f"chunk not found in document text: {piece[:40]!r}")
         spans.append((start, start + len(piece)))
-        cursor = start + 1
+        # the next chunk begins after this one's start and shares at most `overlap` characters with it:
+        # searching from there keeps repeated text from matching an earlier copy
+        floor = start + 1
+        cursor = max(floor, start + len(piece) - overlap)
     return spans
 
 

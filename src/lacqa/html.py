@@ -18,9 +18,9 @@ _BLOCKS = {
 
 def html_to_text(html: str) -> tuple[str, str | None]:
     """Return (text with one block per line, title) from an HTML page."""
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser
 
-    tree = HTMLParser(html)
+    tree = LexborHTMLParser(html)
     title_node = tree.css_first("title")
     h1 = tree.css_first("h1")
     title = (h1.text(strip=True) if h1 else "") or (title_node.text(strip=True) if title_node else "")

@@ -41,7 +41,7 @@ class Scan:
 
 
 def doc_id_for(source: str) -> str:
-    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:12]
+    return hashlib.sha1(source.encode("utf-8", "surrogateescape")).hexdigest()[:12]
 
 
 def scan_sources(root: Path, max_bytes: int) -> Scan:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .build import BuildReport, StageFn, build_index, sources_changed
 from .config import Settings
 from .embed import Embedder, make_embedder
-from .errors import IndexMissingError, QuestionError
+from .errors import IndexMismatchError, IndexMissingError, QuestionError
 from .retrieve import Retriever
 from .store import Generation, IndexDir, open_current
 from .types import Answer, Hit
@@ -55,7 +55,14 @@ class Assistant:
         name = self.index_dir.current()
         with self._gen_lock:
             if self._generation is None or (name is not None and name != self._generation.name):
-                self._generation = open_current(self.index_dir)
+                gen = open_current(self.index_dir)
+                built_with = gen.manifest.get("embedder")
+                if built_with != self.embedder.model_id:
+                    raise IndexMismatchError(
+                        f"index {gen.name} was built with the embedder '{built_with}' but '{self.embedder.model_id}' "
+                        "is in use: run `lacqa index` to rebuild it"
+                    )
+                self._generation = gen
             return self._generation
 
     def refresh(self) -> None:

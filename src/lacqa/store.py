@@ -116,7 +116,9 @@ class IndexDir:
     def new_generation_dir(self) -> tuple[str, Path]:
         """A fresh, empty temporary folder for a generation being built."""
         self.generations.mkdir(parents=True, exist_ok=True)
-        name = time.strftime("g-%Y%m%dT%H%M%S", time.gmtime()) + "-" + os.urandom(3).hex()
+        now = time.time()
+        # microseconds in the name: generations built within one second still sort in build order
+        name = time.strftime("g-%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}-" + os.urandom(2).hex()
         tmp = self.generations / f".tmp-{name}"
         tmp.mkdir()
         return name, tmp

@@ -1,0 +1,132 @@
+"""A build SIGKILLed midway (in a real subprocess) leaves the serving generation untouched."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lacqa.build import build_index
+from lacqa.config import Settings
+from lacqa.embed import HashEmbedder
+from lacqa.pipeline import Assistant
+from lacqa.store import IndexDir, open_current
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+# The child builds with a HashEmbedder that stops, touching a marker, at the chosen phase:
+#   embed - inside embed_documents (nothing of the new generation is on disk yet)
+#   write - after every file of the new generation is written to its .tmp- folder, before publish
+SCRIPT = """
+import sys, time
+from pathlib import Path
+
+import lacqa.build
+from lacqa.config import Settings
+from lacqa.embed import HashEmbedder
+
+sources, index, marker, phase = sys.argv[1:5]
+
+
+class SlowEmbedder(HashEmbedder):
+    def embed_documents(self, texts, progress=None):
+        vectors = super().embed_documents(texts, progress)
+        if phase == "embed":
+            Path(marker).write_text("embedding")
+            time.sleep(120)
+        return vectors
+
+
+if phase == "write":
+    real_write = lacqa.build.write_generation
+
+    def slow_write(folder, *args, **kwargs):
+        manifest = real_write(folder, *args, **kwargs)
+        Path(marker).write_text(str(folder))
+        time.sleep(120)
+        return manifest
+
+    lacqa.build.write_generation = slow_write
+
+lacqa.build.build_index(Settings(sources_dir=sources, index_dir=index), SlowEmbedder())
+print("finished")  # never reached: the parent kills us first
+"""
+
+
+def tmp_folders(settings: Settings) -> list[Path]:
+    return sorted((Path(settings.index_dir) / "generations").glob(".tmp-*"))
+
+
+def published(settings: Settings) -> list[str]:
+    return sorted(p.name for p in (Path(settings.index_dir) / "generations").iterdir() if p.name.startswith("g-"))
+
+
+def start_and_kill(tmp_path: Path, settings: Settings, phase: str) -> None:
+    script = tmp_path / "slow_build.py"
+    script.write_text(SCRIPT)
+    marker = tmp_path / f"marker-{phase}"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(settings.sources_dir), str(settings.index_dir), str(marker), phase],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            if proc.poll() is not None:
+                out, err = proc.communicate()
+                pytest.fail(f"child build exited early ({proc.returncode}): {out.decode()} {err.decode()[-2000:]}")
+            if time.monotonic() > deadline:
+                pytest.fail("child build never reached the marker")
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()  # type: ignore[union-attr]
+        proc.stderr.close()  # type: ignore[union-attr]
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize("phase", ["embed", "write"])
+def test_build_killed_midway_leaves_previous_generation_serving(
+    tmp_path: Path, seeded_settings: Settings, phase: str
+) -> None:
+    settings = seeded_settings
+    first = build_index(settings, HashEmbedder())
+    assert first.published
+    index_dir = IndexDir(settings.index_dir)
+    pointer_bytes = index_dir.pointer.read_bytes()
+    gens_before = published(settings)
+
+    # give the child something to do: a new document
+    (Path(settings.sources_dir) / "new_note.txt").write_text(
+        "New Note\nAlpaca wool cooperatives in Puno exported their first container to Ningbo.\n"
+    )
+    start_and_kill(tmp_path, settings, phase)
+
+    # CURRENT is byte for byte what it was, and the previous generation still opens and answers
+    assert index_dir.pointer.read_bytes() == pointer_bytes
+    assert published(settings) == gens_before
+    gen = open_current(index_dir)
+    assert gen.name == first.generation and len(gen.documents) == 5
+    hits = Assistant(settings, embedder=HashEmbedder()).search("China-CELAC Forum first ministerial meeting", k=3)
+    assert hits and all(h.chunk.source != "new_note.txt" for h in hits)
+    if phase == "write":
+        leftovers = tmp_folders(settings)
+        assert len(leftovers) == 1 and (leftovers[0] / "chunks.faiss").is_file()
+
+    # the lock died with the child; the next build succeeds, publishes and clears the leftovers
+    report = build_index(settings, HashEmbedder())
+    assert report.published and report.added == ["new_note.txt"]
+    assert tmp_folders(settings) == []
+    assert index_dir.current() == report.generation != first.generation
+    hits = Assistant(settings, embedder=HashEmbedder()).search("alpaca wool Puno Ningbo", k=1)
+    assert hits[0].chunk.source == "new_note.txt"
