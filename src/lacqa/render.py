@@ -10,9 +10,17 @@ from typing import Any
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 
 
+_MD_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!$|<>~])")
+
+
+def display(text: str) -> str:
+    """Source text as a reader expects it: markdown escapes such as \\$ shown as the character."""
+    return _MD_UNESCAPE.sub(r"\1", text)
+
+
 def md_escape(text: str) -> str:
     """Escape Markdown so that source text shows as typed (no links, images, HTML or emphasis)."""
-    text = text.replace("\\$", "$")  # the seeds carry markdown-escaped dollars
+    text = display(text)
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return text.replace("://", ":\u200b//")  # no autolinks
 
@@ -29,13 +37,13 @@ def answer_markdown(a: dict[str, Any]) -> str:
                 lines.append(f"- \u201c{md_escape(_short(c['quote'], 160))}\u201d \u2014 *{md_escape(c['title'])}*")
         return "\n".join(lines)
     body = md_escape(a["answer"])
-    body = re.sub(r"\\\[(\d+)\\\]", r"**[\1]**", body)  # our own [n] markers, in bold
+    body = re.sub(r"((?:\\\[\d+\\\])+)", lambda m: "**" + m.group(1).replace("\\", "") + "**", body)
     label = "Quoted directly from the source" if a["mode"] == "quoted" else "Answer drafted from the quotes and verified"
     cites = " \u00b7 ".join(
         f"**[{c['n']}]** {md_escape(_short(c['title'], 60))}{_page(c)}" for c in a["citations"]
     )
     notes = "".join(f"\n\n<sub>note: {md_escape(n)}</sub>" for n in a.get("notes", []))
-    return f"{body}\n\n<sub>{label} \u00b7 {a['latency_s']:.2f}s \u00b7 index {a['generation']}</sub>\n\n{cites}{notes}"
+    return f"{body}\n\n{cites}\n\n<sub>{label} \u00b7 {a['latency_s']:.2f}s</sub>{notes}"
 
 
 def _page(c: dict[str, Any]) -> str:
@@ -62,8 +70,8 @@ def citations_html(a: dict[str, Any] | None, context: dict[int, tuple[str, str]]
         cards.append(
             f"<div class='lq-card' id='lq-cite-{c['n']}'><div class='lq-title'><span class='lq-n'>[{c['n']}]</span> "
             f"{html.escape(c['title'])}</div><div class='lq-meta'>{html.escape(c['source'])}{page} \u00b7 characters "
-            f"{c['start']}\u2013{c['end']}</div><div class='lq-quote'>\u2026{html.escape(before)}<mark>"
-            f"{html.escape(c['quote'])}</mark>{html.escape(after)}\u2026</div></div>"
+            f"{c['start']}\u2013{c['end']}</div><div class='lq-quote'>\u2026{_h(before)}<mark>"
+            f"{_h(c['quote'])}</mark>{_h(after)}\u2026</div></div>"
         )
     return "\n".join(cards)
 
@@ -73,15 +81,24 @@ def document_html(title: str, source: str, text: str, start: int, end: int) -> s
     start, end = max(0, start), min(len(text), end)
     return (
         f"<div class='lq-doc-title'>{html.escape(title)}</div><div class='lq-meta'>{html.escape(source)} \u00b7 "
-        f"highlighted: characters {start}\u2013{end}</div><div class='lq-doc' id='lq-doc'>{html.escape(text[:start])}"
-        f"<mark id='lq-hl'>{html.escape(text[start:end])}</mark>{html.escape(text[end:])}</div>"
+        f"highlighted: characters {start}\u2013{end}</div><div class='lq-doc' id='lq-doc'>{_h(text[:start])}"
+        f"<mark id='lq-hl'>{_h(text[start:end])}</mark>{_h(text[end:])}</div>"
     )
+
+
+def _h(text: str) -> str:
+    return html.escape(display(text))
+
+
+def _code(name: str) -> str:
+    """A file name in a code span: shown literally, so no markdown escaping (only backticks removed)."""
+    return "`" + name.replace("`", "'") + "`"
 
 
 def status_markdown(s: dict[str, Any]) -> str:
     if not s.get("generation"):
         return ("**No index yet.** Press **Rebuild index** to index the documents in "
-                f"`{md_escape(s.get('sources_dir', ''))}`.")
+                f"{_code(str(s.get('sources_dir', '')))}.")
     stale = ""
     ch = s.get("changes") or {}
     if s.get("stale"):
@@ -89,7 +106,7 @@ def status_markdown(s: dict[str, Any]) -> str:
         stale = f"\n\n\u26a0\ufe0f **Sources changed since this index was built** ({', '.join(parts)}): rebuild to include them."
     return (
         f"**Index** `{s['generation']}` \u00b7 {s['documents']} documents \u00b7 {s['chunks']} chunks \u00b7 built "
-        f"{md_escape(str(s['built_at']))} \u00b7 embeddings {md_escape(str(s['model']))} ({s['dimension']}d){stale}"
+        f"{str(s['built_at']).replace('T', ' ').replace('Z', ' UTC')} \u00b7 embeddings {md_escape(str(s['model']))} ({s['dimension']}d){stale}"
     )
 
 
@@ -101,7 +118,7 @@ def report_markdown(r: dict[str, Any]) -> str:
              f"**Nothing changed** \u2014 index `{r['generation']}` is current ({r['seconds']:.2f}s)"]
     for key in ("added", "changed", "removed"):
         if r.get(key):
-            lines.append(f"- **{key}**: " + ", ".join(f"`{md_escape(x)}`" for x in r[key]))
+            lines.append(f"- **{key}**: " + ", ".join(_code(x) for x in r[key]))
     for s in r.get("skipped", []):
-        lines.append(f"- **skipped** `{md_escape(s['source'])}`: {md_escape(s['reason'])}")
+        lines.append(f"- **skipped** {_code(s['source'])}: {md_escape(s['reason'])}")
     return "\n".join(lines)

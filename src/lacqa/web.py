@@ -14,7 +14,7 @@ import gradio as gr
 
 from .config import Settings
 from .errors import LacqaError
-from .render import answer_markdown, citations_html, document_html, report_markdown, status_markdown
+from .render import _short, answer_markdown, citations_html, document_html, report_markdown, status_markdown
 from .types import Answer
 
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
@@ -32,6 +32,8 @@ CSS = """
 .lq-title {font-weight: 600;} .lq-n {color: var(--color-accent);}
 .lq-meta {font-size: 0.85em; color: var(--body-text-color-subdued); margin: 2px 0 6px;}
 .lq-quote {font-size: 0.95em; line-height: 1.45;}
+.lq-doc, .lq-quote, .lq-meta, .lq-title, .lq-doc-title {overflow-wrap: anywhere;}
+#lq-new {align-self: flex-start;}
 .lq-quote mark, .lq-doc mark {background: #fde68a; color: #111; padding: 0 2px; border-radius: 3px;}
 .lq-doc {white-space: pre-wrap; max-height: 520px; overflow-y: auto; line-height: 1.5; padding: 8px;
          border: 1px solid var(--border-color-primary); border-radius: 8px; font-size: 0.95em;}
@@ -105,9 +107,10 @@ def quote_context(assistant: Any, a: dict[str, Any], width: int = 160) -> dict[i
 
 def citation_choices(a: dict[str, Any] | None) -> Any:
     if not a:
-        return gr.update(choices=[], value=None)
+        return gr.update(choices=[], value=None, visible=False)
     cites = a.get("closest", []) if a.get("abstained") else a.get("citations", [])
-    return gr.update(choices=[(f"[{c['n']}] {c['title'][:70]}", c["n"]) for c in cites], value=None)
+    return gr.update(choices=[(f"[{c['n']}] {_short(c['title'], 80)}", c["n"]) for c in cites], value=None,
+                     visible=bool(cites))
 
 
 def select_answer(assistant: Any, answers: list[dict[str, Any]], evt: gr.SelectData) -> tuple[str, Any, int]:
@@ -276,19 +279,20 @@ def build_ui(assistant: Any) -> Any:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=320):
                 chatbot = gr.Chatbot(
-                    label="Chat", height=480, layout="panel", sanitize_html=True, feedback_options=None,
+                    label="Chat", show_label=False, height=None, min_height=260, max_height=620, layout="panel",
+                    sanitize_html=True, feedback_options=None,
                     placeholder="Ask about the documents in your library. Try an example below.",
                     elem_id="lq-chat", buttons=["copy"],
                 )
                 with gr.Row():
-                    box = gr.Textbox(placeholder="Ask a question about your documents\u2026", show_label=False,
+                    box = gr.Textbox(placeholder="Ask a question\u2026", show_label=False,
                                      scale=5, max_lines=4, elem_id="lq-question", autofocus=True)
                     send = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="lq-ask")
                 gr.Examples(EXAMPLES, inputs=box, label="Examples")
-                clear = gr.Button("New conversation", size="sm", variant="secondary")
+                clear = gr.Button("New conversation", size="sm", variant="secondary", scale=0, elem_id="lq-new")
             with gr.Column(scale=2, min_width=300):
                 cites = gr.HTML(citations_html(None), elem_id="lq-citations")
-                pick = gr.Radio(choices=[], label="Open a citation in its document", elem_id="lq-pick")
+                pick = gr.Radio(choices=[], label="Open a citation in its document", elem_id="lq-pick", visible=False)
                 viewer = gr.HTML("<div class='lq-empty'>Pick a citation to read it in its document.</div>",
                                  elem_id="lq-viewer")
         with gr.Accordion("Index and documents", open=False, elem_id="lq-index-panel"):
@@ -316,7 +320,7 @@ def build_ui(assistant: Any) -> Any:
                         concurrency_limit=1, concurrency_id="model", api_visibility="private")
         box.submit(p(chat, assistant), **ask_args)
         send.click(p(chat, assistant), **ask_args)
-        clear.click(lambda: ([], [], citations_html(None), gr.update(choices=[], value=None), -1),
+        clear.click(lambda: ([], [], citations_html(None), gr.update(choices=[], value=None, visible=False), -1),
                     outputs=[chatbot, answers, cites, pick, selected], api_visibility="private")
         def on_select(answer_list: list, evt: gr.SelectData) -> tuple:
             return select_answer(assistant, answer_list, evt)
