@@ -154,22 +154,9 @@ def search(
 
 
 def _read_jsonl(path: Path) -> list[tuple[Any, str]]:
-    from .errors import ConfigError
+    from .evaluate import read_jsonl
 
-    rows = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            rows.append((obj.get("id", n), str(obj["q"])))
-        except (json.JSONDecodeError, KeyError, AttributeError) as exc:
-            raise ConfigError(f"{path}:{n}: expected a JSON object with a 'q' field ({exc})") from exc
-    return rows
+    return read_jsonl(path, lambda n, o: (o.get("id", n), str(o["q"])), "a 'q' field")
 
 
 @app.command()

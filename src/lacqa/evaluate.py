@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -17,6 +17,8 @@ from .errors import ConfigError
 from .generate import Generator
 from .load import decode_text
 from .verify import normalize, unsupported_facts
+
+T = TypeVar("T")
 
 BASELINE_PROMPT = (
     "Use the following pieces of context to answer the question at the end. If you don't know the answer, "
@@ -58,22 +60,30 @@ class Result:
         return any(normalize(a) in hay for a in self.item.answers)
 
 
-def load_set(path: Path) -> list[Item]:
-    items = []
+def read_jsonl(path: Path, build: Callable[[int, dict[str, Any]], T], expected: str) -> list[T]:
+    """Parse a JSON-lines file with ``build(line_number, object)``; a bad line is a ConfigError naming it."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"cannot read question set {path}: {exc.strerror}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    rows = []
     for n, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            o = json.loads(line)
-            items.append(Item(str(o.get("id", n)), o["q"], tuple(o.get("answers", [])), o.get("doc"),
-                              bool(o.get("answerable", True)), o.get("kind", "")))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{path}:{n}: expected {{'id','q','answers','doc','answerable'}} ({exc})") from exc
-    return items
+            rows.append(build(n, json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigError(f"{path}:{n}: expected a JSON object with {expected} ({exc})") from exc
+    return rows
+
+
+def load_set(path: Path) -> list[Item]:
+    return read_jsonl(
+        path,
+        lambda n, o: Item(str(o.get("id", n)), o["q"], tuple(o.get("answers", [])), o.get("doc"),
+                          bool(o.get("answerable", True)), o.get("kind", "")),
+        "fields id, q, answers, doc, answerable",
+    )
 
 
 def in_source(quote: str, source_text: str) -> bool:
