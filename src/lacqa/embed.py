@@ -82,6 +82,12 @@ class SentenceTransformerEmbedder:
                     import torch
                     from sentence_transformers import SentenceTransformer
 
+                    try:  # transformers 5 draws a "Loading weights" bar on every load
+                        from transformers.utils import logging as hf_logging
+
+                        hf_logging.disable_progress_bar()
+                    except ImportError:
+                        pass
                     if self._threads:
                         torch.set_num_threads(self._threads)
                     self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
