@@ -43,7 +43,8 @@ def answer_markdown(a: dict[str, Any]) -> str:
         f"**[{c['n']}]** {md_escape(_short(c['title'], 60))}{_page(c)}" for c in a["citations"]
     )
     notes = "".join(f"\n\n<sub>note: {md_escape(n)}</sub>" for n in a.get("notes", []))
-    return f"{body}\n\n{cites}\n\n<sub>{label} \u00b7 {a['latency_s']:.2f}s</sub>{notes}"
+    return (f"{body}\n\n{cites}\n\n<sub>{label} \u00b7 {a['latency_s']:.2f}s \u00b7 from index "
+            f"{a['generation']}</sub>{notes}")
 
 
 def _page(c: dict[str, Any]) -> str:
