@@ -56,7 +56,7 @@ def ask_json(assistant: Any, question: str, k: int | None = None) -> dict[str, A
 def chat(
     assistant: Any, question: str, history: list[dict[str, Any]], answers: list[dict[str, Any]], k: int,
     show_draft: bool,
-) -> Iterator[tuple[str, list[dict[str, Any]], list[dict[str, Any]], str, Any]]:
+) -> Iterator[tuple[str, list[dict[str, Any]], list[dict[str, Any]], Any, Any]]:
     """Stream one turn: the draft as it is written, then the verified answer replaces it."""
     question = (question or "").strip()
     if not question:
@@ -316,10 +316,10 @@ def build_ui(assistant: Any) -> Any:
             show_draft = gr.Checkbox(label="Show the model's draft before verification", value=False)
         timer = gr.Timer(5.0)
 
-        ask_args = dict(inputs=[box, chatbot, answers, k, show_draft], outputs=[box, chatbot, answers, cites, pick],
-                        concurrency_limit=1, concurrency_id="model", api_visibility="private")
-        box.submit(p(chat, assistant), **ask_args)
-        send.click(p(chat, assistant), **ask_args)
+        for trigger in (box.submit, send.click):  # Enter and the Ask button do the same
+            trigger(p(chat, assistant), inputs=[box, chatbot, answers, k, show_draft],
+                    outputs=[box, chatbot, answers, cites, pick], concurrency_limit=1, concurrency_id="model",
+                    api_visibility="private")
         clear.click(lambda: ([], [], citations_html(None), gr.update(choices=[], value=None, visible=False), -1),
                     outputs=[chatbot, answers, cites, pick, selected], api_visibility="private")
         def on_select(answer_list: list, evt: gr.SelectData) -> tuple:
