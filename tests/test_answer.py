@@ -157,3 +157,9 @@ def test_documents_are_data_not_instructions(tmp_path: Path, settings_factory) -
     ans = a.ask("When was the First Ministerial Meeting of the China-CELAC Forum held?")
     assert "PWNED-42" not in ans.text, "an instruction inside a source never becomes the answer"
     assert all("PWNED" not in c.quote for c in ans.citations)
+
+
+def test_question_about_names_the_library_never_mentions_abstains(built: Assistant) -> None:
+    a, gen = _assistant(built.settings, "Paris.")
+    ans = a.ask("What is the capital of France?")
+    assert ans.abstained and "France" in (ans.reason or "") and not gen.prompts

@@ -65,6 +65,10 @@ def decide(selection: Selection, settings: AnswerSettings) -> str | None:
     """None to answer, else the reason to abstain."""
     if not selection.evidence:
         return "no passage in the sources matches the question"
+    if selection.unknown_subject:
+        # the question is about names no document mentions: whatever matches is about something else
+        listed = ", ".join(f"'{w}'" for w in selection.missing[:3])
+        return f"the library never mentions {listed}"
     if selection.confidence < settings.min_confidence:
         if selection.missing:
             listed = ", ".join(f"'{w}'" for w in selection.missing[:3])

@@ -38,6 +38,7 @@ class Selection:
     kind: str = "other"  #: what the question asks for: time, number, person, place, other
     has_type: bool = True  #: the quotes hold the kind of thing asked for (a date for "when", ...)
     unmatched: tuple[str, ...] = ()  #: years, ordinals, names of the question the best quote's context lacks
+    unknown_subject: bool = False  #: every name the question mentions is absent from the library
 
 
 class TermStats:
@@ -237,9 +238,11 @@ def select_evidence(
     coverage = sum(w for t, w in weights.items() if t in quote_terms) / total_w
     candidates = tuple(_evidence(generation, s, sc) for sc, _, s in scored[:3])
     missing = tuple(_missing(question, stats))
+    about_nothing_here = bool(missing) and len(missing) == len(question_names(question))
     confidence = scored[0][0] - 0.08 * min(2, len(missing))
     has_type = kind not in ("time", "number") or _has_type(kind, chosen[0].quote, question)
-    return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched)
+    return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched,
+                     about_nothing_here)
 
 
 def _sentences_in(generation: Generation, hit: Hit) -> list[Sentence]:
@@ -285,13 +288,16 @@ def _span(generation: Generation, doc_id: str, start: int, end: int, score: floa
     return Evidence(doc.doc_id, doc.source, doc.title, start, end, doc.text[start:end], score, doc.page_at(start))
 
 
-def _missing(question: str, stats: TermStats) -> list[str]:
-    """Names and numbers of the question (not its first word) found nowhere in the whole library."""
+def question_names(question: str) -> list[str]:
+    """Capitalised words and numbers of the question, its first word aside."""
     out = []
     for m in re.finditer(r"[A-Z][\w'’-]+|\d[\d,.]*\d|\d", question):
         w = re.sub(r"['’]s?$", "", m.group())
-        if m.start() == 0 or w.lower() in STOPWORDS:
-            continue
-        if any(t not in stats.vocab_words for t in words(w)):
+        if m.start() > 0 and w.lower() not in STOPWORDS:
             out.append(w)
     return out
+
+
+def _missing(question: str, stats: TermStats) -> list[str]:
+    """Names and numbers of the question found nowhere in the whole library."""
+    return [w for w in question_names(question) if any(t not in stats.vocab_words for t in words(w))]
