@@ -163,3 +163,10 @@ def test_question_about_names_the_library_never_mentions_abstains(built: Assista
     a, gen = _assistant(built.settings, "Paris.")
     ans = a.ask("What is the capital of France?")
     assert ans.abstained and "France" in (ans.reason or "") and not gen.prompts
+
+
+def test_authorship_questions_cite_the_byline(built: Assistant) -> None:
+    a, _ = _assistant(built.settings, "")
+    ans = a.ask("Who wrote the article Towards a Community of Shared Future Between China and Latin America?")
+    assert not ans.abstained
+    assert any("Zhu Qingqiao" in c.quote for c in ans.citations)

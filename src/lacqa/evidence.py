@@ -81,6 +81,8 @@ class TermStats:
 
 def answer_type(question: str) -> str:
     q = question.lower()
+    if re.search(r"\b(who (wrote|authored|is the author)|author of|written by|whose (article|paper|report))\b", q):
+        return "author"
     if re.search(r"\b(when|what year|which year|what date|which date|in what year|how long ago|since when)\b", q):
         return "time"
     if re.search(r"\b(how many|how much|how large|how big|how long|how far|how high)\b", q) or (
@@ -98,6 +100,11 @@ def answer_type(question: str) -> str:
 
 _REFERENCE = re.compile(r"\(\d{4}\)\.|\bpp\. ?\d|Available at:|\(Accessed|\bdoi:|https?://|\*[^*]{3,}\*,? \d|"
                         r"^\(?[A-Z][\w&.\s-]{1,40} \d{4}\)")
+
+
+def _is_byline(text: str, author: str | None) -> bool:
+    t = text.strip("*# ")
+    return bool(re.match(r"^by\s+\S", t, re.IGNORECASE)) or bool(author and author in text)
 
 
 def _form_penalty(text: str) -> float:
@@ -204,6 +211,12 @@ def select_evidence(
                 seen[s.sent_id] = max(seen[s.sent_id], prior)
             else:
                 seen[s.sent_id] = prior
+    if kind == "author":  # bylines sit at the head of a document or in an author note
+        for hit in hits[:5]:
+            doc = generation.documents[hit.chunk.doc_id]
+            for s in generation.sentences_by_doc.get(doc.doc_id, []):
+                if s.start < 600 or (doc.author and doc.author in doc.text[s.start : s.end]):
+                    seen.setdefault(s.sent_id, 0.0)
     scored: list[tuple[float, float, Sentence]] = []
     for sid, prior in seen.items():
         s = generation.sentences[sid]
@@ -212,7 +225,10 @@ def select_evidence(
         st = stats.sentence_terms[sid]
         cover = sum(w for t, w in weights.items() if t in st) / total_w
         score = settings.w_dense * dense + settings.w_cover * cover + settings.w_type * _type_bonus(kind, text, question) + prior
-        score -= _form_penalty(text)
+        if kind == "author" and _is_byline(text, generation.documents[s.doc_id].author):
+            score += 0.6  # authorship is stated in bylines ("By ...") and author notes, not in prose
+        else:
+            score -= _form_penalty(text)
         scored.append((score, cover, s))
     scored.sort(key=lambda x: (-x[0], x[2].sent_id))
     if not scored:
