@@ -56,11 +56,16 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "\u2026"
 
 
+def shown_citations(a: dict[str, Any]) -> list[dict[str, Any]]:
+    """The passages shown with an answer: its citations, or the closest passages of an abstention."""
+    return list(a.get("closest", []) if a.get("abstained") else a.get("citations", []))
+
+
 def citations_html(a: dict[str, Any] | None, context: dict[int, tuple[str, str]] | None = None) -> str:
     """Cards for the citations of one answer: title, file, page, the quote highlighted in its context."""
     if not a:
         return "<div class='lq-empty'>Ask a question: the quoted passages behind the answer appear here.</div>"
-    cites = a.get("closest", []) if a.get("abstained") else a.get("citations", [])
+    cites = shown_citations(a)
     if not cites:
         return "<div class='lq-empty'>No passages for this question.</div>"
     head = "Closest passages (not an answer)" if a.get("abstained") else "Sources of this answer"

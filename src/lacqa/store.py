@@ -23,6 +23,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -116,9 +117,11 @@ class IndexDir:
     def new_generation_dir(self) -> tuple[str, Path]:
         """A fresh, empty temporary folder for a generation being built."""
         self.generations.mkdir(parents=True, exist_ok=True)
-        now = time.time()
-        # microseconds in the name: generations built within one second still sort in build order
-        name = time.strftime("g-%Y%m%dT%H%M%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}-" + os.urandom(2).hex()
+        # a sequence number first: generation names sort in build order whatever the clock does
+        # (builds are serialised by the lock, so reading the highest number here is safe)
+        seqs = [int(m.group(1)) for p in self.generations.iterdir() if (m := re.match(r"g-(\d+)-", p.name))]
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        name = f"g-{max(seqs, default=0) + 1:06d}-{stamp}-{os.urandom(2).hex()}"
         tmp = self.generations / f".tmp-{name}"
         tmp.mkdir()
         return name, tmp
@@ -147,12 +150,17 @@ class IndexDir:
         for tmp in self.generations.glob(".tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
             removed.append(tmp.name)
-        done = sorted((p for p in self.generations.iterdir() if p.name.startswith("g-")), key=lambda p: p.name)
+        done = sorted((p for p in self.generations.iterdir() if p.name.startswith("g-")), key=_build_order)
         for old in done[: max(0, len(done) - max(1, keep))]:
             if old.name != current:
                 shutil.rmtree(old, ignore_errors=True)
                 removed.append(old.name)
         return removed
+
+
+def _build_order(path: Path) -> tuple[int, str]:
+    m = re.match(r"g-(\d+)-", path.name)
+    return (int(m.group(1)) if m else 0, path.name)
 
 
 # --------------------------------------------------------------------------- writing

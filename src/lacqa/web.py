@@ -14,7 +14,7 @@ import gradio as gr
 
 from .config import Settings
 from .errors import LacqaError
-from .render import _short, answer_markdown, citations_html, document_html, report_markdown, status_markdown
+from .render import _short, answer_markdown, shown_citations, citations_html, document_html, report_markdown, status_markdown
 from .types import Answer
 
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
@@ -94,7 +94,7 @@ def quote_context(assistant: Any, a: dict[str, Any], width: int = 160) -> dict[i
         gen = assistant.generation()
     except LacqaError:
         return out
-    cites = a.get("closest", []) if a.get("abstained") else a.get("citations", [])
+    cites = shown_citations(a)
     for c in cites:
         doc = gen.documents.get(c["doc_id"])
         if doc is None or doc.text[c["start"] : c["end"]] != c["quote"]:
@@ -108,7 +108,7 @@ def quote_context(assistant: Any, a: dict[str, Any], width: int = 160) -> dict[i
 def citation_choices(a: dict[str, Any] | None) -> Any:
     if not a:
         return gr.update(choices=[], value=None, visible=False)
-    cites = a.get("closest", []) if a.get("abstained") else a.get("citations", [])
+    cites = shown_citations(a)
     return gr.update(choices=[(f"[{c['n']}] {_short(c['title'], 80)}", c["n"]) for c in cites], value=None,
                      visible=bool(cites))
 
@@ -128,7 +128,7 @@ def open_citation(assistant: Any, answers: list[dict[str, Any]], selected: int, 
     if n is None or not answers:
         return "<div class='lq-empty'>Pick a citation to read it in its document.</div>"
     a = answers[selected if 0 <= selected < len(answers) else -1]
-    cites = a.get("closest", []) if a.get("abstained") else a.get("citations", [])
+    cites = shown_citations(a)
     c = next((c for c in cites if c["n"] == int(n)), None)
     if c is None:
         return "<div class='lq-empty'>That citation is not part of this answer.</div>"
