@@ -76,11 +76,11 @@ def _assistant(settings: Settings, reply: str) -> tuple[Assistant, ScriptedGener
 
 
 def test_invented_draft_falls_back_to_the_quote(built: Assistant) -> None:
-    a, gen = _assistant(built.settings, "It was held in Atlantis in 1850 with 999 members.")
-    ans = a.ask("When was the First Ministerial Meeting of the China-CELAC Forum held?")
+    a, gen = _assistant(built.settings, "It was held in Atlantis by King Neptune.")
+    ans = a.ask("Where was the First Ministerial Meeting of the China-CELAC Forum held?")
     assert gen.prompts, "the model was asked to draft"
     assert not ans.abstained and ans.mode == "quoted"
-    assert "Atlantis" not in ans.text and "1850" not in ans.text
+    assert "Atlantis" not in ans.text and "Neptune" not in ans.text
     assert ans.text.startswith("\u201c") and ans.text.endswith("[1]")
     assert unsupported_facts(ans.text, [c.quote for c in ans.citations]) == []
 
@@ -170,3 +170,10 @@ def test_authorship_questions_cite_the_byline(built: Assistant) -> None:
     ans = a.ask("Who wrote the article Towards a Community of Shared Future Between China and Latin America?")
     assert not ans.abstained
     assert any("Zhu Qingqiao" in c.quote for c in ans.citations)
+
+
+def test_a_draft_that_invents_the_figure_asked_for_means_the_sources_do_not_say(built: Assistant) -> None:
+    a, gen = _assistant(built.settings, "It was held in 1850.")
+    ans = a.ask("When was the First Ministerial Meeting of the China-CELAC Forum held?")
+    assert gen.prompts
+    assert ans.abstained and "1850" in (ans.reason or "") and not ans.citations and ans.closest

@@ -23,7 +23,7 @@ from .retrieve import Retriever
 from .store import Generation
 from .text import terms
 from .types import Answer, Citation, Evidence
-from .verify import verify_draft
+from .verify import fact_supported, normalize, verify_draft
 
 FEW_SHOT = """Each answer below is copied from its passage.
 
@@ -103,6 +103,14 @@ def complete_sentences(draft: str) -> str:
     return draft[:cut].rstrip(",") + "." if cut > 10 else draft
 
 
+def invented_figures(draft: str, question: str, evidence: list[Evidence]) -> list[str]:
+    """Numbers in the draft that neither the question nor any quote contains."""
+    asked = set(re.findall(r"\d+", question))
+    quotes = [normalize(e.quote) for e in evidence]
+    figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", draft) if n not in asked]
+    return [n for n in figures if not any(fact_supported(n, q) for q in quotes)]
+
+
 def answers_kind(text: str, question: str, kind: str) -> bool:
     """A draft for "when" / "how many" must hold a date / figure that the question did not already give."""
     if kind not in ("time", "number"):
@@ -180,6 +188,18 @@ def answer_stream(
         verified = verify_draft(complete_sentences(draft), evidence)
         timings["verify"] = time.perf_counter() - t
         text = verified.text
+        invented = invented_figures(draft, question, evidence) if selection.kind in ("time", "number") else []
+        if invented:
+            # Shown the quotes, the model had to make up the date or figure asked for: the quotes don't give it.
+            reason = (f"the passages found do not give the {'date' if selection.kind == 'time' else 'figure'} "
+                      f"asked for (the draft offered {invented[0]}, which no passage supports)")
+            timings["total"] = time.perf_counter() - t0
+            yield Answer(
+                question=question, text=f"The sources do not say: {reason}.", abstained=True, reason=reason,
+                citations=(), generation=generation.name, timings=timings, mode="abstained", draft=draft,
+                closest=citations, notes=tuple(notes),
+            )
+            return
         if text and not answers_kind(text, question, selection.kind):
             text = ""
             notes.append("the draft did not answer what was asked, so the best quote is shown directly")

@@ -31,7 +31,7 @@ class RetrieveSettings(BaseModel):
 class AnswerSettings(BaseModel):
     """Evidence selection, abstention, drafting and their budgets."""
 
-    passages: int = Field(10, ge=1, le=30, description="retrieved chunks scanned for evidence")
+    passages: int = Field(15, ge=1, le=30, description="retrieved chunks scanned for evidence")
     max_quotes: int = Field(3, ge=1, le=3)
     max_quote_chars: int = Field(300, ge=80, le=1000)
     quote_margin: float = Field(0.2, ge=0.0, description="further quotes score within this of the best")
