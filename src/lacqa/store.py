@@ -282,6 +282,7 @@ class Generation:
                     f"({index.ntotal} vectors of dim {index.d}, expected {n} of dim {dim}) - rebuild with `lacqa index`"
                 )
         self._sentence_chunks: list[list[int]] | None = None
+        self.derived: dict[str, Any] = {}  #: values computed from this generation by later stages
         self._lexical = None
         self._chunk_matrix: np.ndarray | None = None
         self._sentence_matrix: np.ndarray | None = None
