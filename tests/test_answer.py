@@ -177,3 +177,23 @@ def test_a_draft_that_invents_the_figure_asked_for_means_the_sources_do_not_say(
     ans = a.ask("When was the First Ministerial Meeting of the China-CELAC Forum held?")
     assert gen.prompts
     assert ans.abstained and "1850" in (ans.reason or "") and not ans.citations and ans.closest
+
+
+def test_quotes_from_html_count_as_verbatim_against_the_page_text(tmp_path: Path, settings_factory) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.evaluate import Item, run_pipeline
+
+    src = tmp_path / "sources"
+    src.mkdir()
+    (src / "page.html").write_text(
+        "<html><head><title>t</title></head><body><nav>Home | World</nav><main><h1>Lithium deal</h1>"
+        "<p>Bolivia signed an agreement with <a href='http://x'>CATL</a> to build two lithium plants in "
+        "Potos&iacute;, worth <b>US$1.4 billion</b>.</p></main><footer>&copy; 2025 News</footer></body></html>",
+        encoding="utf-8")
+    settings = settings_factory()
+    settings.answer.draft = False
+    a = Assistant(settings, embedder=HashEmbedder())
+    a.index()
+    item = Item("h", "How much is the Bolivia lithium agreement with CATL worth?", ("US$1.4 billion",), "page.html", True)
+    [result] = run_pipeline(a, [item])
+    assert result.correct and result.verbatim == [True] * len(result.verbatim) and result.verbatim
+    assert "Home" not in a.generation().documents[next(iter(a.generation().documents))].text

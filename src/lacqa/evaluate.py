@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import ConfigError
 from .generate import Generator
-from .load import decode_text
+from .load import decode_text, source_text
 from .verify import normalize, unsupported_facts
 
 T = TypeVar("T")
@@ -131,8 +131,8 @@ def run_pipeline(assistant: Any, items: list[Item], on_item: Callable[[Result], 
         for c in a.citations:
             if c.source not in raw:
                 try:
-                    raw[c.source] = decode_text((sources_dir / c.source).read_bytes())
-                except (OSError, ValueError):
+                    raw[c.source] = source_text(sources_dir / c.source)
+                except (OSError, ValueError, KeyError):
                     raw[c.source] = ""
             doc = gen.documents.get(c.doc_id)
             stored_ok = doc is not None and doc.text[c.start : c.end] == c.quote

@@ -173,6 +173,13 @@ READERS: dict[str, Callable[[bytes], tuple[list[str], str | None]]] = {
 }
 
 
+def source_text(path: Path) -> str:
+    """The text a reader sees in a file before cleaning (HTML: its text nodes; PDF: its pages) - what a
+    quote is checked against for being verbatim."""
+    pages, _ = READERS[path.suffix.lower()](path.read_bytes())
+    return "\n".join(pages)
+
+
 def parse(file: SourceFile) -> Document:
     """Read, clean and describe one file. Raises ValueError with a one-line reason when unusable."""
     pages_text, meta_title = READERS[file.path.suffix.lower()](file.data)
