@@ -171,6 +171,8 @@ def status(index_dir: Optional[Path] = IndexOpt, sources: Optional[Path] = Sourc
         return
     if as_json:
         _emit(info)
+        if info["generation"] is None:
+            raise typer.Exit(code=1)
         return
     if info["generation"] is None:
         out.print(f"no index in {info['index_dir']}/ yet - run `lacqa index`")
