@@ -75,12 +75,16 @@ def sentence_spans(text: str, max_chars: int = 300) -> list[tuple[int, int]]:
 
 
 def _cut(body: str, start: int, end: int, max_chars: int, base: int) -> Iterable[tuple[int, int]]:
-    """Split body[start:end] into pieces of at most max_chars at '; ', ', ' or spaces."""
+    """Split body[start:end] into pieces of at most max_chars, cut at '; ', ', ', ': ' or spaces, with
+    pieces of similar length: a long sentence never leaves a short tail that carries its point alone."""
     while end - start > max_chars:
+        parts = -(-(end - start) // max_chars)  # pieces still needed
+        target = (end - start) // parts
         window = body[start : start + max_chars]
-        cut = max(window.rfind("; "), window.rfind(", "), window.rfind(": "))
-        if cut < max_chars // 3:
-            cut = window.rfind(" ")
+        clauses = [i for i in range(len(window) - 1) if window[i] in ";,:" and window[i + 1] == " "]
+        spaces = [i for i, ch in enumerate(window) if ch == " "]
+        near = [i for i in clauses if abs(i - target) <= target // 2] or spaces
+        cut = min(near, key=lambda i: abs(i - target)) if near else max_chars - 1
         if cut <= 0:
             cut = max_chars - 1
         piece_end = start + cut + 1
