@@ -94,8 +94,22 @@ class Assistant:
     # ------------------------------------------------------------------ search
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
+        """Top-k passages; the one holding the best evidence sentence (what `ask` would quote first) leads."""
+        from .answer import term_stats
+        from .evidence import select_evidence
+
         query = self._check_question(query)[0]
-        return self.retriever.search(self.generation(), query, k)
+        k = k or self.settings.retrieve.k
+        gen = self.generation()
+        qvec = self.embedder.embed_query(query)
+        hits = self.retriever.search(gen, query, max(k, self.settings.answer.passages), query_vec=qvec)
+        if hits:
+            best = select_evidence(query, qvec, hits, gen, term_stats(gen), self.settings.answer).evidence
+            lead = next((h for h in hits if best and h.chunk.doc_id == best[0].doc_id
+                         and h.chunk.start <= best[0].start < h.chunk.end), None)
+            if lead is not None:
+                hits = [lead] + [h for h in hits if h is not lead]
+        return hits[:k]
 
     def _check_question(self, question: str) -> tuple[str, list[str]]:
         if question is None or not str(question).strip():
