@@ -20,7 +20,7 @@ from .generate import Generator
 from .retrieve import Retriever
 from .store import Generation
 from .text import terms
-from .types import Answer, Citation, Evidence
+from .types import Answer, Citation, Evidence, Hit
 from .verify import fact_supported, normalize, verify_draft
 
 FEW_SHOT = """Each answer below is copied from its passage.
@@ -54,6 +54,22 @@ def retrieval_query(question: str, history: list[str]) -> str:
     if _ANAPHORA.search(question) or len(terms(question)) < 3:
         return f"{history[-1]} {question}"
     return question
+
+
+def gather_evidence(
+    query: str, generation: Generation, retriever: Retriever, settings: AnswerSettings, k: int,
+    timings: dict[str, float] | None = None,
+) -> tuple[list[Hit], Selection]:
+    """Retrieve k passages for a query and select evidence sentences from them (shared by ask and search)."""
+    t = time.perf_counter()
+    qvec = retriever.embedder.embed_query(query)
+    hits = retriever.search(generation, query, k, query_vec=qvec)
+    t_evidence = time.perf_counter()
+    selection = select_evidence(query, np.asarray(qvec), hits, generation, term_stats(generation), settings)
+    if timings is not None:
+        timings["retrieve"] = t_evidence - t
+        timings["evidence"] = time.perf_counter() - t_evidence
+    return hits, selection
 
 
 def decide(selection: Selection, settings: AnswerSettings) -> str | None:
@@ -121,6 +137,17 @@ def answers_kind(text: str, question: str, kind: str) -> bool:
                                            r"quarter|fifth)\b", text, re.I))
 
 
+def _abstention(
+    question: str, reason: str, generation: Generation, timings: dict[str, float],
+    closest: tuple[Citation, ...], notes: list[str], draft: str | None = None,
+) -> Answer:
+    return Answer(
+        question=question, text=f"The sources do not say: {reason}.", abstained=True, reason=reason,
+        citations=(), generation=generation.name, timings=timings, mode="abstained", draft=draft,
+        closest=closest, notes=tuple(notes),
+    )
+
+
 def _citations(evidence: list[Evidence] | tuple[Evidence, ...]) -> tuple[Citation, ...]:
     return tuple(
         Citation(i, e.doc_id, e.source, e.title, e.start, e.end, e.quote, e.page)
@@ -141,25 +168,12 @@ def answer_stream(
     t0: float,
 ) -> Iterator[str | Answer]:
     timings: dict[str, float] = {}
-    t = time.perf_counter()
-    query = retrieval_query(question, history)
-    qvec = retriever.embedder.embed_query(query)
-    hits = retriever.search(generation, query, k or settings.passages, query_vec=qvec)
-    timings["retrieve"] = time.perf_counter() - t
-
-    t = time.perf_counter()
-    stats = term_stats(generation)
-    selection = select_evidence(question if query == question else query, np.asarray(qvec), hits, generation,
-                                stats, settings)
-    timings["evidence"] = time.perf_counter() - t
+    _, selection = gather_evidence(retrieval_query(question, history), generation, retriever, settings,
+                                   k or settings.passages, timings)
     reason = decide(selection, settings)
     if reason is not None:
         timings["total"] = time.perf_counter() - t0
-        yield Answer(
-            question=question, text=f"The sources do not say: {reason}.", abstained=True, reason=reason,
-            citations=(), generation=generation.name, timings=timings, mode="abstained",
-            closest=_citations(selection.candidates), notes=tuple(notes),
-        )
+        yield _abstention(question, reason, generation, timings, _citations(selection.candidates), notes)
         return
 
     evidence = list(selection.evidence)
@@ -189,11 +203,7 @@ def answer_stream(
             reason = (f"the passages found do not give the {'date' if selection.kind == 'time' else 'figure'} "
                       f"asked for (the draft offered {invented[0]}, which no passage supports)")
             timings["total"] = time.perf_counter() - t0
-            yield Answer(
-                question=question, text=f"The sources do not say: {reason}.", abstained=True, reason=reason,
-                citations=(), generation=generation.name, timings=timings, mode="abstained", draft=draft,
-                closest=citations, notes=tuple(notes),
-            )
+            yield _abstention(question, reason, generation, timings, citations, notes, draft)
             return
         if text and not answers_kind(text, question, selection.kind):
             text = ""

@@ -33,7 +33,7 @@ class Selection:
     evidence: tuple[Evidence, ...]
     confidence: float  #: score of the best quote, in roughly [0, 1.3]
     coverage: float  #: IDF-weighted share of the question's terms found in the quotes
-    missing: tuple[str, ...]  #: rare question words found in none of the candidate passages
+    missing: tuple[str, ...]  #: names and numbers of the question found nowhere in the library
     candidates: tuple[Evidence, ...]  #: the best few candidates (shown as "closest" when abstaining)
     kind: str = "other"  #: what the question asks for: time, number, person, place, other
     has_type: bool = True  #: the quotes hold the kind of thing asked for (a date for "when", ...)
@@ -59,6 +59,7 @@ class TermStats:
             self.vocab_words.update(words(doc.text))
 
         self._doc_words: dict[str, set[str]] = {}
+        self._doc_numbers: dict[str, set[str]] = {}
 
     def doc_words(self, generation: Generation, doc_id: str) -> set[str]:
         if doc_id not in self._doc_words:
@@ -68,12 +69,11 @@ class TermStats:
 
     def doc_numbers(self, generation: Generation, doc_id: str) -> set[str]:
         """Numbers in a document's body (bibliography entries left out: they name years of other works)."""
-        key = "#" + doc_id
-        if key not in self._doc_words:
+        if doc_id not in self._doc_numbers:
             d = generation.documents[doc_id]
             body = [d.text[s.start : s.end] for s in generation.sentences_by_doc.get(doc_id, [])]
-            self._doc_words[key] = {n for t in body if not _REFERENCE.search(t) for n in re.findall(r"\d+", t)}
-        return self._doc_words[key]
+            self._doc_numbers[doc_id] = {n for t in body if not _REFERENCE.search(t) for n in re.findall(r"\d+", t)}
+        return self._doc_numbers[doc_id]
 
     def idf(self, term: str) -> float:
         return math.log(1 + self.n / (1 + self.df.get(term, 0)))
@@ -266,11 +266,8 @@ def _sentences_in(generation: Generation, hit: Hit) -> list[Sentence]:
     return [s for s in generation.sentences_by_doc.get(c.doc_id, []) if s.end > c.start and s.start < c.end]
 
 
-def _evidence(generation: Generation, s: Sentence, score: float, end: int | None = None) -> Evidence:
-    doc = generation.documents[s.doc_id]
-    stop = end if end is not None else s.end
-    return Evidence(doc.doc_id, doc.source, doc.title, s.start, stop, doc.text[s.start : stop], score,
-                    doc.page_at(s.start))
+def _evidence(generation: Generation, s: Sentence, score: float) -> Evidence:
+    return _span(generation, s.doc_id, s.start, s.end, score)
 
 
 def _choose(scored: list[tuple[float, float, Sentence]], generation: Generation, settings: AnswerSettings) -> tuple[Evidence, ...]:

@@ -95,16 +95,14 @@ class Assistant:
 
     def search(self, query: str, k: int | None = None) -> list[Hit]:
         """Top-k passages; the one holding the best evidence sentence (what `ask` would quote first) leads."""
-        from .answer import term_stats
-        from .evidence import select_evidence
+        from .answer import gather_evidence
 
         query = self._check_question(query)[0]
         k = k or self.settings.retrieve.k
-        gen = self.generation()
-        qvec = self.embedder.embed_query(query)
-        hits = self.retriever.search(gen, query, max(k, self.settings.answer.passages), query_vec=qvec)
+        hits, selection = gather_evidence(query, self.generation(), self.retriever, self.settings.answer,
+                                          max(k, self.settings.answer.passages))
         if hits:
-            best = select_evidence(query, qvec, hits, gen, term_stats(gen), self.settings.answer).evidence
+            best = selection.evidence
             lead = next((h for h in hits if best and h.chunk.doc_id == best[0].doc_id
                          and h.chunk.start <= best[0].start < h.chunk.end), None)
             if lead is not None:
