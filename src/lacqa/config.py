@@ -26,6 +26,8 @@ class RetrieveSettings(BaseModel):
     dense_weight: float = Field(0.5, ge=0.0)
     lexical_weight: float = Field(1.0, ge=0.0)
     sentence_weight: float = Field(1.0, ge=0.0, description="weight of the best-sentence dense list")
+    keep_top: int = Field(3, ge=0, le=10, description="the top hits of each list kept among k >= 10 results "
+                          "(a passage only one list finds is not lost to fusion)")
 
 
 class AnswerSettings(BaseModel):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .abbrev import abbreviations
 from .config import AnswerSettings
 from .store import Generation, Sentence
 from .text import STOPWORDS, terms, words
@@ -48,8 +49,10 @@ class TermStats:
         self.n = max(1, len(generation.sentences))
         df: dict[str, int] = {}
         self.sentence_terms: list[frozenset[str]] = []
+        abbrevs = abbreviations(generation)
         for s in generation.sentences:
-            ts = frozenset(terms(generation.documents[s.doc_id].text[s.start : s.end]))
+            text = generation.documents[s.doc_id].text[s.start : s.end]
+            ts = frozenset(terms(text)) | abbrevs.extra_terms(text)  # "LAC" also counts as "Latin America" 
             self.sentence_terms.append(ts)
             for t in ts:
                 df[t] = df.get(t, 0) + 1

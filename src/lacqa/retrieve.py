@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .abbrev import abbreviations
 from .config import RetrieveSettings
 from .embed import Embedder
 from .errors import IndexMismatchError
@@ -77,7 +78,18 @@ class Retriever:
             query_vec = self.embedder.embed_query(query)
         n = self.settings.candidates
         dense = dense_search(generation, query_vec, n) if self.settings.dense_weight > 0 else []
-        lexical = generation.lexical.search(query, n) if self.settings.lexical_weight > 0 else []
+        lexical = generation.lexical.search(abbreviations(generation).expand(query), n) if self.settings.lexical_weight > 0 else []
         sents = sentence_search(generation, query_vec, n) if self.settings.sentence_weight > 0 else []
-        fused = fuse(dense, lexical, self.settings, sents)[:k]
-        return [Hit(generation.chunks[row], score, rd, rl) for row, score, rd, rl in fused]
+        fused = fuse(dense, lexical, self.settings, sents)
+        top = fused[:k]
+        keep = self.settings.keep_top
+        if k >= 10 and keep:
+            # RRF rewards agreement, so the single best BM25 passage can sit at rank 30 when the dense lists
+            # miss it; wide searches (evidence gathering) keep each list's leaders at the tail.
+            chosen = {row for row, *_ in top}
+            leaders = [row for lst in (lexical, sents, dense) for row, _ in lst[:keep]]
+            missing = [row for row in dict.fromkeys(leaders) if row not in chosen]
+            if missing:
+                by_row = {f[0]: f for f in fused}
+                top = top[: k - len(missing)] + [by_row[row] for row in missing][:k]
+        return [Hit(generation.chunks[row], score, rd, rl) for row, score, rd, rl in top]

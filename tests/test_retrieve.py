@@ -1,0 +1,78 @@
+"""Retrieval details: abbreviations the documents define, and the leaders of each list surviving fusion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from lacqa.abbrev import Abbreviations, abbreviations, best_long_form, find_abbreviations
+from lacqa.config import Settings
+from lacqa.embed import HashEmbedder
+from lacqa.pipeline import Assistant
+
+
+def test_abbreviations_defined_either_way_round_are_found() -> None:
+    text = (
+        "China invited Latin America and the Caribbean (LAC) to join the Belt and Road Initiative (BRI). "
+        "The report of the CRS (Congressional Research Service) came out in May. "
+        "Trade grew fast (MOFCOM, 2022). The World Health Organization's (WHO) program helped."
+    )
+    found = find_abbreviations(text)
+    assert found["LAC"] == {"Latin America and the Caribbean"}
+    assert found["BRI"] == {"Belt and Road Initiative"}
+    assert found["CRS"] == {"Congressional Research Service"}
+    assert found["WHO"] == {"World Health Organization"}  # the possessive is not part of the name
+    assert "MOFCOM" not in found  # a citation, not a definition
+
+
+def test_letters_must_spell_the_short_form() -> None:
+    assert best_long_form("BRI", "joined the Belt and Road Initiative") == "Belt and Road Initiative"
+    assert best_long_form("XYZ", "joined the Belt and Road Initiative") is None
+    # a parenthesis after an unrelated phrase is no definition
+    assert find_abbreviations("Exports rose sharply (USA) last year.") == {}
+
+
+def test_expansion_adds_the_other_form_only() -> None:
+    abbrevs = Abbreviations(["the Belt and Road Initiative (BRI) and Latin America and the Caribbean (LAC)"])
+    assert abbrevs.expand("Who signed the belt and road initiative first?").endswith(" BRI")
+    assert abbrevs.expand("Which LAC country?") == "Which LAC country? Latin America and the Caribbean"
+    assert abbrevs.expand("What did Brazil export?") == "What did Brazil export?"
+    assert abbrevs.expand("Which LACK of funds?") == "Which LACK of funds?"  # whole words only
+    assert {"belt", "road"} <= abbrevs.extra_terms("Panama signed the BRI agreement.")
+
+
+def test_a_question_in_long_form_finds_a_passage_using_the_short_form(
+    tmp_path: Path, settings_factory: Callable[..., Settings]
+) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "bri.txt").write_text(
+        "Belt and Road notes\n\n"
+        "China proposed the Belt and Road Initiative (BRI) in 2013 as a plan for ports and railways.\n",
+        encoding="utf-8",
+    )
+    (sources / "panama.txt").write_text(
+        "Panama notes\n\nPanama joined the BRI in 2017, after it cut ties with Taipei.\n\n"
+        "The canal carries a large share of the trade between Asia and the Americas.\n",
+        encoding="utf-8",
+    )
+    settings = settings_factory()
+    settings.answer.draft = False
+    assistant = Assistant(settings, embedder=HashEmbedder())
+    assistant.index()
+    answer = assistant.ask("Which country joined the Belt and Road Initiative?")
+    assert not answer.abstained
+    assert answer.citations[0].quote.startswith("Panama joined the BRI")
+
+
+def test_each_lists_leaders_survive_fusion_in_wide_searches(hash_assistant: Assistant) -> None:
+    hash_assistant.index()
+    gen = hash_assistant.generation()
+    query = "Which country first signed the Belt and Road Initiative agreement with China?"
+    lexical_top = [gen.chunks[row].chunk_id for row, _ in gen.lexical.search(abbreviations(gen).expand(query), 3)]
+    hits = hash_assistant.retriever.search(gen, query, 15)
+    rows = [h.chunk.chunk_id for h in hits]
+    assert len(hits) == 15
+    assert set(lexical_top) <= set(rows)
+    narrow = hash_assistant.retriever.search(gen, query, 5)
+    assert [h.score for h in narrow] == sorted((h.score for h in narrow), reverse=True)  # plain fusion order
