@@ -197,3 +197,34 @@ def test_quotes_from_html_count_as_verbatim_against_the_page_text(tmp_path: Path
     [result] = run_pipeline(a, [item])
     assert result.correct and result.verbatim == [True] * len(result.verbatim) and result.verbatim
     assert "Home" not in a.generation().documents[next(iter(a.generation().documents))].text
+
+
+def test_a_draft_that_bends_the_question_ordinal_onto_other_quotes_is_caught() -> None:
+    from lacqa.answer import bent_ordinals
+
+    first = [Evidence("d1", "a.txt", "A", 0, 70, "The first forum was held in Beijing in January 2015.", 1.0)]
+    question = "Where was the second forum held?"
+    assert bent_ordinals("The second forum was held in Beijing.", question, first) == ["second"]
+    assert bent_ordinals("It was held in Beijing.", question, first) == []
+    assert bent_ordinals("The first forum was held in Beijing.", "Where was the first forum held?", first) == []
+
+
+def test_verification_checks_ordinals() -> None:
+    assert "second" in facts("The second forum was held in Beijing.")
+    assert not verify_draft("The second forum was held in Beijing in January 2015.", EV).ok
+
+
+def test_a_draft_that_only_restates_the_question_is_replaced_by_the_quote(built: Assistant) -> None:
+    a, _ = _assistant(built.settings, "The Five Principles of Peaceful Coexistence.")
+    question = "On what principles is China committed to friendly cooperation, under the Five Principles of Peaceful Coexistence?"
+    ans = a.ask(question)
+    assert not ans.abstained and ans.mode == "quoted" and ans.text.startswith("\u201c")
+
+
+def test_money_questions_want_an_amount_of_money() -> None:
+    from lacqa.evidence import _has_type
+
+    q = "What did the hydroelectric plant cost?"
+    assert not _has_type("number", "It could supply power to 1.5 million households.", q)
+    assert _has_type("number", "It cost US$4.7 billion to build.", q)
+    assert _has_type("number", "It could supply power to 1.5 million households.", "How many households get power?")

@@ -126,6 +126,8 @@ def _has_type(kind: str, text: str, question: str = "") -> bool:
     if kind == "time":
         return bool(_YEAR.search(text) or _MONTH.search(text))
     if kind == "number":
+        if _MONEY_ASKED.search(question) and not _MONEY.search(text):
+            return False  # "what did it cost" wants an amount of money, not a count of households
         asked = set(re.findall(r"\d+", question))
         figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", text) if n not in asked and not _YEAR.fullmatch(n)]
         return bool(figures) or bool(_NUMBER_WORDS.search(text))
@@ -134,6 +136,9 @@ def _has_type(kind: str, text: str, question: str = "") -> bool:
 
 _NUMBER_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                            r"fifty|hundred|thousand|million|billion|dozen|half|third|quarter|fifth|majority)\b", re.I)
+_MONEY_ASKED = re.compile(r"\b(cost|costs|price|priced|worth|how much money|spend|spent|budget|invest\w*|loans?|lent|"
+                          r"credit|funds?|funding|financ\w*|amount of money|dollars|yuan)\b", re.I)
+_MONEY = re.compile(r"[$€£¥]|\b(US\$|USD|dollars?|yuan|RMB|renminbi|euros?|pesos?|reais|real)\b", re.I)
 _ORDINAL = re.compile(r"\b(second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(st|nd|rd|th))\b", re.I)
 
 
