@@ -228,3 +228,32 @@ def test_money_questions_want_an_amount_of_money() -> None:
     assert not _has_type("number", "It could supply power to 1.5 million households.", q)
     assert _has_type("number", "It cost US$4.7 billion to build.", q)
     assert _has_type("number", "It could supply power to 1.5 million households.", "How many households get power?")
+
+
+def test_publication_dates_come_from_the_date_line(built: Assistant) -> None:
+    a, _ = _assistant(built.settings, "")
+    ans = a.ask('On what date was the article "China-LAC Overall Cooperation Pushes Ahead on a Great Journey" published?')
+    assert not ans.abstained
+    assert "2016-02-05" in ans.citations[0].quote
+
+
+def test_a_clause_cut_from_a_long_sentence_brings_the_rest_of_it(tmp_path: Path, settings_factory) -> None:  # type: ignore[no-untyped-def]
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    long_sentence = (
+        "The Government will vigorously promote exchanges and cooperation in the medical and health care sector "
+        "with partner countries across the whole region, including hospitals, clinics and universities, and will "
+        "share experience and carry out joint work in such areas as disease control, response to public health "
+        "emergencies, and the control of malaria, dengue fever and yellow fever."
+    )
+    (sources / "health.txt").write_text(f"Health policy\n\n{long_sentence}\n\nThe budget is set every year.\n",
+                                        encoding="utf-8")
+    settings = settings_factory()
+    settings.answer.draft = False
+    a = Assistant(settings, embedder=HashEmbedder())
+    a.index()
+    ans = a.ask("What does the Government promote in the medical and health care sector with partner countries?")
+    assert not ans.abstained and len(ans.citations) >= 2
+    assert ans.citations[0].quote.startswith("The Government will vigorously promote")
+    assert ans.citations[1].quote.endswith("yellow fever.")
+    assert all(len(c.quote) <= settings.answer.max_quote_chars for c in ans.citations)

@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import AnswerSettings
 from .errors import GenerationError
-from .evidence import Selection, TermStats, select_evidence
+from .evidence import _MONTH, _NUMERIC_DATE, Selection, TermStats, select_evidence
 from .generate import Generator
 from .retrieve import Retriever
 from .store import Generation
@@ -90,7 +90,7 @@ def decide(selection: Selection, settings: AnswerSettings) -> str | None:
         listed = ", ".join(selection.unmatched[:3])
         return f"the passages found are on the topic but not about {listed}"
     if not selection.has_type:
-        what = "date or year" if selection.kind == "time" else "figure"
+        what = "date or year" if selection.kind in ("time", "published") else "figure"
         return f"the passages found are on the topic but give no {what} for it"
     return None
 
@@ -140,13 +140,12 @@ def restates_question(text: str, question: str) -> bool:
 
 def answers_kind(text: str, question: str, kind: str) -> bool:
     """A draft for "when" / "how many" must hold a date / figure that the question did not already give."""
-    if kind not in ("time", "number"):
+    if kind not in ("time", "published", "number"):
         return True
     asked = set(re.findall(r"\d+", question))
-    if kind == "time":
+    if kind in ("time", "published"):
         found = set(re.findall(r"\b(1[5-9]\d\d|20\d\d)\b", text)) - asked
-        return bool(found) or bool(re.search(r"\b(January|February|March|April|May|June|July|August|September|"
-                                             r"October|November|December)\b", text))
+        return bool(found) or bool(_MONTH.search(text) or _NUMERIC_DATE.search(text))
     numbers = set(re.findall(r"\d+", text)) - asked
     return bool(numbers) or bool(re.search(r"\b(two|three|four|five|six|seven|eight|nine|ten|twelve|"
                                            r"twenty|thirty|fifty|hundred|thousand|million|billion|half|third|"
@@ -213,10 +212,10 @@ def answer_stream(
         verified = verify_draft(complete_sentences(draft), evidence)
         timings["verify"] = time.perf_counter() - t
         text = verified.text
-        invented = invented_figures(draft, question, evidence) if selection.kind in ("time", "number") else []
+        invented = invented_figures(draft, question, evidence) if selection.kind in ("time", "published", "number") else []
         if invented:
             # Shown the quotes, the model had to make up the date or figure asked for: the quotes don't give it.
-            reason = (f"the passages found do not give the {'date' if selection.kind == 'time' else 'figure'} "
+            reason = (f"the passages found do not give the {'figure' if selection.kind == 'number' else 'date'} "
                       f"asked for (the draft offered {invented[0]}, which no passage supports)")
             timings["total"] = time.perf_counter() - t0
             yield _abstention(question, reason, generation, timings, citations, notes, draft)

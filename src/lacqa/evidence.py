@@ -23,7 +23,9 @@ from .types import Evidence, Hit
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                      r"forty|fifty|hundred|thousand|million|billion|dozen|first|second|third)\b", re.IGNORECASE)
-_MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December)\b")
+_MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
+                    r"(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)(?!\w)")
+_NUMERIC_DATE = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
 
 
@@ -86,6 +88,10 @@ def answer_type(question: str) -> str:
     q = question.lower()
     if re.search(r"\b(who (wrote|authored|is the author)|author of|written by|whose (article|paper|report))\b", q):
         return "author"
+    if re.search(r"\b(when|what year|which year|what date|which date|in what year)\b", q) and re.search(
+        r"\b(published|posted|dated|put online)\b|\bpublication date\b", q
+    ):
+        return "published"
     if re.search(r"\b(when|what year|which year|what date|which date|in what year|how long ago|since when)\b", q):
         return "time"
     if re.search(r"\b(how many|how much|how large|how big|how long|how far|how high)\b", q) or (
@@ -110,6 +116,10 @@ def _is_byline(text: str, author: str | None) -> bool:
     return bool(re.match(r"^by\s+\S", t, re.IGNORECASE)) or bool(author and author in text)
 
 
+def _is_dateline(text: str, date: str | None) -> bool:
+    return (len(text) < 160 and bool(date and date in text)) or (len(text) < 80 and bool(_NUMERIC_DATE.search(text)))
+
+
 def _form_penalty(text: str) -> float:
     """Headings, fragments and bibliography entries rarely answer anything."""
     if _REFERENCE.search(text):
@@ -123,8 +133,8 @@ def _form_penalty(text: str) -> float:
 
 def _has_type(kind: str, text: str, question: str = "") -> bool:
     """Does the text hold the kind of thing asked for, beyond what the question already says?"""
-    if kind == "time":
-        return bool(_YEAR.search(text) or _MONTH.search(text))
+    if kind in ("time", "published"):
+        return bool(_YEAR.search(text) or _MONTH.search(text) or _NUMERIC_DATE.search(text))
     if kind == "number":
         if _MONEY_ASKED.search(question) and not _MONEY.search(text):
             return False  # "what did it cost" wants an amount of money, not a count of households
@@ -182,7 +192,7 @@ def unmatched_specifics(
 
 
 def _type_bonus(kind: str, text: str, question: str) -> float:
-    if kind == "time":
+    if kind in ("time", "published"):
         return 0.12 if (_YEAR.search(text) or _MONTH.search(text)) else -0.05
     if kind == "number":
         return 0.12 if _NUMBER.search(text) else -0.05
@@ -219,7 +229,7 @@ def select_evidence(
                 seen[s.sent_id] = max(seen[s.sent_id], prior)
             else:
                 seen[s.sent_id] = prior
-    if kind == "author":  # bylines sit at the head of a document or in an author note
+    if kind in ("author", "published"):  # bylines and date lines sit at the head of a document
         for hit in hits[:5]:
             doc = generation.documents[hit.chunk.doc_id]
             for s in generation.sentences_by_doc.get(doc.doc_id, []):
@@ -235,6 +245,8 @@ def select_evidence(
         score = settings.w_dense * dense + settings.w_cover * cover + settings.w_type * _type_bonus(kind, text, question) + prior
         if kind == "author" and _is_byline(text, generation.documents[s.doc_id].author):
             score += 0.6  # authorship is stated in bylines ("By ...") and author notes, not in prose
+        elif kind == "published" and s.start < 600 and _is_dateline(text, generation.documents[s.doc_id].date):
+            score += 0.6  # so is the publication date: in the date line under the title
         else:
             score -= _form_penalty(text)
         scored.append((score, cover, s))
@@ -264,7 +276,7 @@ def select_evidence(
     missing = tuple(_missing(question, stats))
     about_nothing_here = bool(missing) and len(missing) == len(question_names(question))
     confidence = scored[0][0] - 0.08 * min(2, len(missing))
-    has_type = kind not in ("time", "number") or _has_type(kind, chosen[0].quote, question)
+    has_type = kind not in ("time", "published", "number") or _has_type(kind, chosen[0].quote, question)
     return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched,
                      about_nothing_here)
 
@@ -301,7 +313,25 @@ def _choose(scored: list[tuple[float, float, Sentence]], generation: Generation,
                 break
         if not merged:
             chosen.append(ev)
+    rest = _continuation(generation, chosen[0]) if chosen else None
+    if rest is not None and len(chosen) < settings.max_quotes and not any(
+        e.doc_id == rest.doc_id and e.start < rest.end and rest.start < e.end for e in chosen
+    ):
+        # the best quote is a clause cut from a long sentence: the rest of the sentence (often the list or
+        # figure the question asks for) comes with it
+        chosen.insert(1, _span(generation, rest.doc_id, rest.start, rest.end, chosen[0].score))
     return tuple(chosen)
+
+
+def _continuation(generation: Generation, quote: Evidence) -> Sentence | None:
+    """The next piece of the sentence ``quote`` was cut from, if it was cut."""
+    text = generation.documents[quote.doc_id].text
+    if text[quote.end - 1 : quote.end] in (".", "!", "?", '"', "\u201d", ")", ""):
+        return None
+    for s in generation.sentences_by_doc.get(quote.doc_id, []):
+        if 0 <= s.start - quote.end <= 2 and "\n" not in text[quote.end : s.start]:
+            return s
+    return None
 
 
 def _span(generation: Generation, doc_id: str, start: int, end: int, score: float) -> Evidence:
