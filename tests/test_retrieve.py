@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from lacqa.abbrev import Abbreviations, abbreviations, best_long_form, find_abbreviations
+from lacqa.aliases import Aliases, aliases, best_long_form, find_abbreviations
+from lacqa.places import CAPITALS
 from lacqa.config import Settings
 from lacqa.embed import HashEmbedder
 from lacqa.pipeline import Assistant
@@ -33,7 +34,7 @@ def test_letters_must_spell_the_short_form() -> None:
 
 
 def test_expansion_adds_the_other_form_only() -> None:
-    abbrevs = Abbreviations(["the Belt and Road Initiative (BRI) and Latin America and the Caribbean (LAC)"])
+    abbrevs = Aliases(["the Belt and Road Initiative (BRI) and Latin America and the Caribbean (LAC)"])
     assert abbrevs.expand("Who signed the belt and road initiative first?").endswith(" BRI")
     assert abbrevs.expand("Which LAC country?") == "Which LAC country? Latin America and the Caribbean"
     assert abbrevs.expand("What did Brazil export?") == "What did Brazil export?"
@@ -69,10 +70,42 @@ def test_each_lists_leaders_survive_fusion_in_wide_searches(hash_assistant: Assi
     hash_assistant.index()
     gen = hash_assistant.generation()
     query = "Which country first signed the Belt and Road Initiative agreement with China?"
-    lexical_top = [gen.chunks[row].chunk_id for row, _ in gen.lexical.search(abbreviations(gen).expand(query), 3)]
+    lexical_top = [gen.chunks[row].chunk_id for row, _ in gen.lexical.search(aliases(gen).expand(query), 3)]
     hits = hash_assistant.retriever.search(gen, query, 15)
     rows = [h.chunk.chunk_id for h in hits]
     assert len(hits) == 15
     assert set(lexical_top) <= set(rows)
     narrow = hash_assistant.retriever.search(gen, query, 5)
     assert [h.score for h in narrow] == sorted((h.score for h in narrow), reverse=True)  # plain fusion order
+
+
+def test_capitals_stand_for_their_countries_one_way() -> None:
+    found = Aliases([], CAPITALS)
+    assert found.expand("What did Beijing's white paper say?").endswith(" China")
+    assert found.expand("What does China export?") == "What does China export?"  # not the other way round
+    assert "beij" in found.extra_terms("China's policy paper on Latin America")
+    assert found.targets("Buenos Aires") == ["Argentina"] and found.targets("France") == []
+    assert found.expand("Trade reached US$20 billion.") == "Trade reached US$20 billion."
+
+
+def test_a_question_naming_a_capital_finds_the_country(
+    tmp_path: Path, settings_factory: Callable[..., Settings]
+) -> None:
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "paper.txt").write_text(
+        "Policy paper\n\nChina's policy paper asks its partners to adhere to the one-China principle.\n\n"
+        "It also proposes more flights, ports and student exchanges.\n", encoding="utf-8")
+    (sources / "news.txt").write_text(
+        "News\n\nThe forum met in Beijing in January, and delegates toured a new rail station.\n", encoding="utf-8")
+    filler = "\n\n".join(f"Report {i} counted {i * 7} new shipments of grain and copper in week {i}." for i in range(80))
+    (sources / "trade.txt").write_text(f"Trade log\n\n{filler}\n", encoding="utf-8")  # so that one mention is rare
+    settings = settings_factory()
+    settings.answer.draft = False
+    assistant = Assistant(settings, embedder=HashEmbedder())
+    assistant.index()
+    ans = assistant.ask("What does Beijing's policy paper ask partners to adhere to?")
+    assert not ans.abstained, ans.reason
+    assert "one-China principle" in ans.citations[0].quote
+    # ...while a question about a place the library never names, under any name, still abstains
+    assert assistant.ask("What is the capital of France?").abstained

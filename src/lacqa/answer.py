@@ -19,9 +19,9 @@ from .evidence import _MONTH, _NUMERIC_DATE, Selection, TermStats, select_eviden
 from .generate import Generator
 from .retrieve import Retriever
 from .store import Generation
-from .text import terms
+from .text import ordinals, terms
 from .types import Answer, Citation, Evidence, Hit
-from .verify import ORDINAL, fact_supported, normalize, verify_draft
+from .verify import fact_supported, normalize, verify_draft
 
 FEW_SHOT = """Each answer below is copied from its passage.
 
@@ -126,7 +126,7 @@ def invented_figures(draft: str, question: str, evidence: list[Evidence]) -> lis
 def bent_ordinals(draft: str, question: str, evidence: list[Evidence]) -> list[str]:
     """Ordinals of the question ("the second meeting") that the draft repeats but no quote says: the model
     bent quotes about the first meeting to fit the question."""
-    asked = {m.group().lower() for m in ORDINAL.finditer(question) if not m.group()[0].isdigit()}
+    asked = {o for o in ordinals(question) if not o[0].isdigit()}
     said = normalize(draft)
     quotes = [normalize(e.quote) for e in evidence]
     return [a for a in sorted(asked) if fact_supported(a, said) and not any(fact_supported(a, q) for q in quotes)]

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .abbrev import abbreviations
+from .aliases import aliases
 from .config import AnswerSettings
 from .store import Generation, Sentence
-from .text import STOPWORDS, terms, words
+from .text import STOPWORDS, ordinals, terms, words
 from .types import Evidence, Hit
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
@@ -51,10 +51,10 @@ class TermStats:
         self.n = max(1, len(generation.sentences))
         df: dict[str, int] = {}
         self.sentence_terms: list[frozenset[str]] = []
-        abbrevs = abbreviations(generation)
+        self.aliases = aliases(generation)
         for s in generation.sentences:
             text = generation.documents[s.doc_id].text[s.start : s.end]
-            ts = frozenset(terms(text)) | abbrevs.extra_terms(text)  # "LAC" also counts as "Latin America" 
+            ts = frozenset(terms(text)) | self.aliases.extra_terms(text)  # "LAC" also counts as "Latin America"
             self.sentence_terms.append(ts)
             for t in ts:
                 df[t] = df.get(t, 0) + 1
@@ -149,7 +149,6 @@ _NUMBER_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|ele
 _MONEY_ASKED = re.compile(r"\b(cost|costs|price|priced|worth|how much money|spend|spent|budget|invest\w*|loans?|lent|"
                           r"credit|funds?|funding|financ\w*|amount of money|dollars|yuan)\b", re.I)
 _MONEY = re.compile(r"[$€£¥]|\b(US\$|USD|dollars?|yuan|RMB|renminbi|euros?|pesos?|reais|real)\b", re.I)
-_ORDINAL = re.compile(r"\b(second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(st|nd|rd|th))\b", re.I)
 
 
 def _title_numbers(generation: Generation, quote: Evidence) -> set[str]:
@@ -172,7 +171,7 @@ def unmatched_specifics(
     found_numbers = set(re.findall(r"\d+", hay)) | stats.doc_numbers(generation, quote.doc_id)
     out = [n for n in re.findall(r"\b\d{2,}\b", question) if n not in found_numbers]
     low = hay.lower()
-    out += [o for o in {m.group().lower() for m in _ORDINAL.finditer(question)} if o not in low]
+    out += [o for o in dict.fromkeys(ordinals(question, first=False)) if o not in low]
     out = [o for o in out if not (o.isdigit() and len(o) == 4 and o[2:] in _title_numbers(generation, quote))]
     hay_words = stats.doc_words(generation, quote.doc_id)
     for m in re.finditer(r"\b[A-Z][\w’'-]+", question):
@@ -186,7 +185,9 @@ def unmatched_specifics(
             continue  # names the library never mentions are handled by `missing`
         if all(stats.df.get(terms(t)[0] if terms(t) else t, 0) > 0.02 * stats.n for t in tokens):
             continue  # "China", "Latin", "America": too common to tell passages apart
-        if not all(t in hay_words for t in tokens):
+        if not all(t in hay_words for t in tokens) and not any(
+            all(t in hay_words for t in words(alt)) for alt in stats.aliases.targets(w)
+        ):
             out.append(w)
     return tuple(dict.fromkeys(out))
 
@@ -351,4 +352,7 @@ def question_names(question: str) -> list[str]:
 
 def _missing(question: str, stats: TermStats) -> list[str]:
     """Names and numbers of the question found nowhere in the whole library."""
-    return [w for w in question_names(question) if any(t not in stats.vocab_words for t in words(w))]
+    def known(name: str) -> bool:
+        return all(t in stats.vocab_words for t in words(name))
+
+    return [w for w in question_names(question) if not known(w) and not any(known(a) for a in stats.aliases.targets(w))]

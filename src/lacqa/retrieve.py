@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .abbrev import abbreviations
+from .aliases import aliases
 from .config import RetrieveSettings
 from .embed import Embedder
 from .errors import IndexMismatchError
@@ -78,7 +78,7 @@ class Retriever:
             query_vec = self.embedder.embed_query(query)
         n = self.settings.candidates
         dense = dense_search(generation, query_vec, n) if self.settings.dense_weight > 0 else []
-        lexical = generation.lexical.search(abbreviations(generation).expand(query), n) if self.settings.lexical_weight > 0 else []
+        lexical = generation.lexical.search(aliases(generation).expand(query), n) if self.settings.lexical_weight > 0 else []
         sents = sentence_search(generation, query_vec, n) if self.settings.sentence_weight > 0 else []
         fused = fuse(dense, lexical, self.settings, sents)
         top = fused[:k]

@@ -47,3 +47,24 @@ def terms(text: str) -> list[str]:
             w = w[:-2]
         out.append(stem(w))
     return out
+
+
+_ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
+                      r"\d+(?:st|nd|rd|th))\b", re.I)
+_FRACTION_BEFORE = re.compile(r"(\b(one|a|an|two|three|four|five)[-\s]|-)$", re.I)
+
+
+def ordinals(text: str, first: bool = True) -> list[str]:
+    """Ordinals ("second", "24th"), lower-cased; fractions ("one-eighth", "a third") and centuries ("20th
+    century": a span of years, which quotes give as years) are not ordinals."""
+    out = []
+    for m in _ORDINAL.finditer(text):
+        word = m.group().lower()
+        if word == "first" and not first:
+            continue
+        if word not in ("first", "second") and _FRACTION_BEFORE.search(text[max(0, m.start() - 6) : m.start()]):
+            continue
+        if re.match(r"[\s-]+century", text[m.end() : m.end() + 10], re.I):
+            continue
+        out.append(word)
+    return out

@@ -10,14 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import STOPWORDS, terms
+from .text import STOPWORDS, ordinals, terms
 from .types import Evidence
 
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTED = re.compile(r"[\"“]([^\"”]{3,})[\"”]")
 _CAP = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of|the|and|de|del|la|y)?\s*[A-Z][\w'’-]*)*")
-ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
-                     r"\d+(?:st|nd|rd|th))\b", re.I)
 _MARK = re.compile(r"\s*\[(\d+)\]")
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“])")
 _COMMON_CAPS = {"the", "a", "an", "in", "on", "it", "this", "that", "these", "they", "he", "she", "we",
@@ -48,7 +46,7 @@ def facts(sentence: str) -> list[str]:
     """The checkable facts of a sentence: numbers, ordinals, proper names, quoted phrases."""
     out: list[str] = []
     out += _NUM.findall(sentence)
-    out += [m.group().lower() for m in ORDINAL.finditer(sentence) if not m.group()[0].isdigit()]
+    out += [o for o in ordinals(sentence) if not o[0].isdigit()]
     out += [m.strip() for m in _QUOTED.findall(sentence)]
     for m in _CAP.finditer(sentence):
         name = m.group().strip()

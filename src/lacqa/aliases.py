@@ -1,0 +1,156 @@
+"""Aliases: abbreviations the documents define ("Latin America and the Caribbean (LAC)") and capitals
+standing for their countries, so that a question in one form finds passages written in the other.
+
+Detection follows Schwartz & Hearst (2003): a short form in parentheses right after a phrase, or a phrase
+in parentheses right after a short form, where the short form's letters occur in order in the phrase and
+its first letter starts a word of it. Only definitions the documents themselves give are used.
+"""
+
+from __future__ import annotations
+
+import re
+
+from typing import TYPE_CHECKING
+
+from .places import CAPITALS, COMMON_ALIASES
+from .text import terms
+
+if TYPE_CHECKING:
+    from .store import Generation
+
+_SHORT = r"[A-Z][A-Za-z0-9&-]{0,9}"
+_AFTER = re.compile(r"\(\s*(" + _SHORT + r")\s*\)")  # phrase (ABBR)
+_BEFORE = re.compile(r"\b(" + _SHORT + r")\s+\(([^()]{4,120})\)")  # ABBR (phrase)
+
+
+def _is_short_form(s: str) -> bool:
+    return 2 <= len(s) <= 10 and sum(c.isupper() for c in s) >= 2 and s[0].isalnum()
+
+
+def best_long_form(short: str, long: str) -> str | None:
+    """The shortest tail of ``long`` whose letters spell ``short`` in order, starting at a word
+    (Schwartz & Hearst's algorithm); None when it does not."""
+    s, i = len(short) - 1, len(long) - 1
+    while s >= 0:
+        c = short[s].lower()
+        if not c.isalnum():
+            s -= 1
+            continue
+        while i >= 0 and (long[i].lower() != c or (s == 0 and i > 0 and long[i - 1].isalnum())):
+            i -= 1
+        if i < 0:
+            return None
+        i -= 1
+        s -= 1
+    start = long.rfind(" ", 0, i + 1) + 1
+    return long[start:].strip()
+
+
+def _plausible(short: str, long: str) -> bool:
+    n = len(long.split())
+    return (
+        n >= 2 and n <= min(len(short) + 5, 2 * len(short)) and len(long) > len(short)
+        and not re.search(r"[.;:!?]", long) and long[0].isalnum()
+    )
+
+
+def find_abbreviations(text: str) -> dict[str, set[str]]:
+    """Short form -> long forms defined in ``text``."""
+    out: dict[str, set[str]] = {}
+    for m in _AFTER.finditer(text):
+        short = m.group(1)
+        if not _is_short_form(short):
+            continue
+        window = text[max(0, m.start() - 200) : m.start()].rstrip()
+        window = re.split(r"[.;:!?()\n]", window)[-1]
+        words = window.split()[-min(len(short) + 5, 2 * len(short)) :]
+        long = best_long_form(short, " ".join(words))
+        long = re.sub(r"['’]s$", "", long) if long else long
+        if long and _plausible(short, long):
+            out.setdefault(short, set()).add(long)
+    for m in _BEFORE.finditer(text):
+        short, phrase = m.group(1), m.group(2).strip()
+        if not _is_short_form(short) or not phrase[:1].isupper():
+            continue
+        long = best_long_form(short, phrase)
+        if long and long == phrase and _plausible(short, long):
+            out.setdefault(short, set()).add(long)
+    return out
+
+
+def _key(form: str) -> str:
+    return " ".join(form.split()).lower() if " " in form.strip() else form
+
+
+def _alternation(forms: list[str]) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+    """(case-sensitive pattern for single tokens, case-insensitive pattern for phrases)."""
+    tokens = sorted((f for f in forms if " " not in f.strip()), key=len, reverse=True)
+    phrases = sorted((f for f in forms if " " in f.strip()), key=len, reverse=True)
+
+    def build(items: list[str], flags: int) -> re.Pattern[str] | None:
+        if not items:
+            return None
+        body = "|".join(r"\s+".join(map(re.escape, f.split())) for f in items)
+        return re.compile(r"(?<![\w])(?:" + body + r")(?![\w$])", flags)
+
+    return build(tokens, 0), build(phrases, re.I)
+
+
+class Aliases:
+    """Other names for the same thing: abbreviations the library defines (either form finds the other)
+    and capitals that stand for their countries ("Beijing's white paper" finds "China's policy paper").
+
+    A pair (form, target) reads "where a question says *form*, a passage may say *target*"."""
+
+    def __init__(self, texts: list[str], builtin: dict[str, str] | None = None) -> None:
+        table: dict[str, set[str]] = {}
+        for t in texts:
+            for short, longs in find_abbreviations(t).items():
+                table.setdefault(short, set()).update(longs)
+        self.table = {k: sorted(v) for k, v in table.items()}  #: abbreviations the library defines
+        pairs: dict[str, set[str]] = {}
+        for short, longs in self.table.items():
+            for long in longs:
+                pairs.setdefault(short, set()).add(long)
+                pairs.setdefault(long, set()).add(short)
+        for form, target in (builtin or {}).items():
+            pairs.setdefault(form, set()).add(target)
+        self._targets = {_key(f): sorted(t) for f, t in pairs.items()}
+        reverse: dict[str, set[str]] = {}
+        for form, targets in pairs.items():
+            for target in targets:
+                reverse.setdefault(_key(target), set()).add(form)
+        self._forms = {k: sorted(v) for k, v in reverse.items()}
+        self._form_res = _alternation(list(pairs))
+        self._target_res = _alternation(sorted({t for ts in pairs.values() for t in ts}))
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @staticmethod
+    def _found(patterns: tuple[re.Pattern[str] | None, re.Pattern[str] | None], text: str) -> list[str]:
+        return [_key(m.group()) for p in patterns if p is not None for m in p.finditer(text)]
+
+    def targets(self, text: str) -> list[str]:
+        """What passages may say for the forms ``text`` uses."""
+        out = [t for k in self._found(self._form_res, text) for t in self._targets.get(k, [])]
+        return list(dict.fromkeys(out))
+
+    def expand(self, text: str) -> str:
+        """``text`` followed by what passages may say instead of its forms (for lexical search)."""
+        extra = self.targets(text)
+        return f"{text} {' '.join(extra)}" if extra else text
+
+    def extra_terms(self, text: str) -> set[str]:
+        """Terms of the forms a question may use for what ``text`` (a passage) says."""
+        forms = [f for k in self._found(self._target_res, text) for f in self._forms.get(k, [])]
+        return set(terms(" ".join(forms)))
+
+
+def aliases(generation: Generation) -> Aliases:
+    """The aliases of a generation's library, found once and kept with it (it is immutable)."""
+    found = generation.derived.get("aliases")
+    if found is None:
+        texts = [d.text for d in generation.documents.values()]
+        found = generation.derived.setdefault("aliases", Aliases(texts, {**CAPITALS, **COMMON_ALIASES}))
+    return found  # type: ignore[no-any-return]
