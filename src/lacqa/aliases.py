@@ -105,12 +105,12 @@ class Aliases:
     def __init__(self, texts: list[str], builtin: dict[str, str] | None = None) -> None:
         table: dict[str, set[str]] = {}
         for t in texts:
-            for short, longs in find_abbreviations(t).items():
-                table.setdefault(short, set()).update(longs)
+            for short, found in find_abbreviations(t).items():
+                table.setdefault(short, set()).update(found)
         self.table = {k: sorted(v) for k, v in table.items()}  #: abbreviations the library defines
         pairs: dict[str, set[str]] = {}
-        for short, longs in self.table.items():
-            for long in longs:
+        for short, defined in self.table.items():
+            for long in defined:
                 pairs.setdefault(short, set()).add(long)
                 pairs.setdefault(long, set()).add(short)
         for form, target in (builtin or {}).items():
