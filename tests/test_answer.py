@@ -257,3 +257,25 @@ def test_a_clause_cut_from_a_long_sentence_brings_the_rest_of_it(tmp_path: Path,
     assert ans.citations[0].quote.startswith("The Government will vigorously promote")
     assert ans.citations[1].quote.endswith("yellow fever.")
     assert all(len(c.quote) <= settings.answer.max_quote_chars for c in ans.citations)
+
+
+def test_on_topic_passages_without_the_kind_of_answer_asked_for_abstain(tmp_path: Path, settings_factory) -> None:  # type: ignore[no-untyped-def]
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "envoy.txt").write_text(
+        "Trade envoy\n\nThe post of Special Envoy for Trade was created in 2016, and the envoy tours the region "
+        "every year.\n\nThe Condor Cliff dam will supply power to 1.5 million households in the south.\n",
+        encoding="utf-8",
+    )
+    settings = settings_factory()
+    settings.answer.draft = False
+    a = Assistant(settings, embedder=HashEmbedder())
+    a.index()
+    who = a.ask("Who was appointed Special Envoy for Trade?")
+    assert who.abstained and "name" in (who.reason or "")
+    named = a.ask("What is the name of the Special Envoy for Trade?")
+    assert named.abstained and "name" in (named.reason or "")
+    unit = a.ask("What is the capacity, in megawatts, of the Condor Cliff dam?")
+    assert unit.abstained and "figure" in (unit.reason or "")
+    households = a.ask("How many households will the Condor Cliff dam supply with power?")
+    assert not households.abstained and "1.5 million" in households.citations[0].quote

@@ -100,7 +100,10 @@ def answer_type(question: str) -> str:
                       r"price|size|length|sum|figure|volume)\b", q)
     ):
         return "number"
-    if re.search(r"\b(who|whom|whose|which (person|president|minister|leader|author))\b", q):
+    if re.search(r"\b(who|whom|whose|which (person|president|minister|leader|author))\b", q) or re.search(
+        r"\bnames? of (the |an? )?([\w'’-]+ ){0,3}(ambassador|president|minister|director|secretary|envoy|"
+        r"representative|spokes\w+|chair\w*|leader|founder|governor|mayor|ceo|head)s?\b", q
+    ):
         return "person"
     if re.search(r"\b(where|which (country|countries|city|cities|nation|nations|region|place))\b", q):
         return "place"
@@ -129,6 +132,17 @@ def _form_penalty(text: str) -> float:
     if len(text) < 120 and not text.rstrip("*_ ").endswith((".", "!", "?", ";", ":", ")", "\u201d", '"')):
         return 0.2  # a heading or a caption
     return 0.0
+
+
+_UNIT_ASKED = re.compile(r"\bin (megawatts|gigawatts|kilowatts|tons|tonnes|kilometres|kilometers|miles|hectares|"
+                         r"acres|barrels|yuan|dollars|euros|pesos|percent)\b", re.I)
+
+
+def _new_names(text: str, question: str) -> list[str]:
+    """Multi-word capitalised names in ``text`` with a word the question does not contain."""
+    asked = set(words(question))
+    return [m.group() for m in re.finditer(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+", text)
+            if any(t not in asked and t not in STOPWORDS for t in words(m.group()))]
 
 
 def _has_type(kind: str, text: str, question: str = "") -> bool:
@@ -278,6 +292,11 @@ def select_evidence(
     about_nothing_here = bool(missing) and len(missing) == len(question_names(question))
     confidence = scored[0][0] - 0.08 * min(2, len(missing))
     has_type = kind not in ("time", "published", "number") or _has_type(kind, chosen[0].quote, question)
+    if kind == "person":  # "who was appointed ...?" wants a name the question does not already give
+        has_type = any(_new_names(e.quote, question) for e in chosen)
+    unit = _UNIT_ASKED.search(question)
+    if unit and not any(unit.group(1).lower()[:4] in e.quote.lower() for e in chosen):
+        has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer
     return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched,
                      about_nothing_here)
 
