@@ -279,3 +279,19 @@ def test_on_topic_passages_without_the_kind_of_answer_asked_for_abstain(tmp_path
     assert unit.abstained and "figure" in (unit.reason or "")
     households = a.ask("How many households will the Condor Cliff dam supply with power?")
     assert not households.abstained and "1.5 million" in households.citations[0].quote
+
+
+def test_a_country_the_question_narrows_to_must_be_named_near_the_quote(tmp_path: Path, settings_factory) -> None:  # type: ignore[no-untyped-def]
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    filler = "\n\n".join(f"Report {i} counted {i * 7} new shipments of grain and copper in week {i}." for i in range(40))
+    (sources / "schools.txt").write_text(
+        "Language schools\n\nThere are now 39 language schools across the region, and more open every year.\n\n"
+        f"{filler}\n\nBrazil buys most of the soybeans shipped from the southern ports.\n", encoding="utf-8")
+    settings = settings_factory()
+    settings.answer.draft = False
+    a = Assistant(settings, embedder=HashEmbedder())
+    a.index()
+    assert not a.ask("How many language schools are there across the region?").abstained
+    brazil = a.ask("How many language schools operate in Brazil?")
+    assert brazil.abstained and "Brazil" in (brazil.reason or "")

@@ -16,6 +16,7 @@ import numpy as np
 
 from .aliases import aliases
 from .config import AnswerSettings
+from .places import COUNTRIES
 from .store import Generation, Sentence
 from .text import STOPWORDS, ordinals, terms, words
 from .types import Evidence, Hit
@@ -203,7 +204,14 @@ def unmatched_specifics(
             all(t in hay_words for t in words(alt)) for alt in stats.aliases.targets(w)
         ):
             out.append(w)
+    # "How many institutes operate in Brazil?": a country the question narrows to must be named near the quote,
+    # not just somewhere in its document
+    near = _context(generation, quote, 300, 300) + " " + generation.documents[quote.doc_id].title
+    out += [c for c in _COUNTRY_ASKED.findall(question) if c not in near and c not in out]
     return tuple(dict.fromkeys(out))
+
+
+_COUNTRY_ASKED = re.compile(r"\b(?:in|to|from|with|for|of) (" + "|".join(map(re.escape, COUNTRIES)) + r")\b")
 
 
 def _type_bonus(kind: str, text: str, question: str) -> float:

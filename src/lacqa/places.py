@@ -58,3 +58,5 @@ COMMON_ALIASES: dict[str, str] = {
     "PRC": "China", "U.S.": "United States", "US": "United States", "USA": "United States",
     "UK": "United Kingdom", "EU": "European Union", "UN": "United Nations",
 }
+
+COUNTRIES: tuple[str, ...] = tuple(sorted(set(CAPITALS.values()), key=len, reverse=True))
