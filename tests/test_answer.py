@@ -295,3 +295,20 @@ def test_a_country_the_question_narrows_to_must_be_named_near_the_quote(tmp_path
     assert not a.ask("How many language schools are there across the region?").abstained
     brazil = a.ask("How many language schools operate in Brazil?")
     assert brazil.abstained and "Brazil" in (brazil.reason or "")
+
+
+def test_hyphenated_names_are_checked_by_their_parts(tmp_path: Path, settings_factory) -> None:  # type: ignore[no-untyped-def]
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    filler = "\n\n".join(f"Report {i} counted {i * 7} new shipments of grain and copper in week {i}." for i in range(80))
+    (sources / "majors.txt").write_text(
+        f"Language majors\n\nBy 2018 there were 96 Spanish-language majors at Chinese universities.\n\n{filler}\n",
+        encoding="utf-8")
+    (sources / "lisbon.txt").write_text("Lisbon notes\n\nPortuguese is spoken in Brazil and Angola.\n", encoding="utf-8")
+    settings = settings_factory()
+    settings.answer.draft = False
+    a = Assistant(settings, embedder=HashEmbedder())
+    a.index()
+    assert not a.ask("How many Spanish-language majors were there at Chinese universities by 2018?").abstained
+    other = a.ask("How many Portuguese-language majors were there at Chinese universities by 2018?")
+    assert other.abstained and "Portuguese" in (other.reason or "")

@@ -63,6 +63,7 @@ class TermStats:
         self.vocab_words: set[str] = set()
         for doc in generation.documents.values():
             self.vocab_words.update(words(doc.text))
+        self.vocab_words |= {p for w in self.vocab_words if "-" in w or "'" in w for p in re.split(r"[-'’]", w)}
 
         self._doc_words: dict[str, set[str]] = {}
         self._doc_numbers: dict[str, set[str]] = {}
@@ -70,7 +71,8 @@ class TermStats:
     def doc_words(self, generation: Generation, doc_id: str) -> set[str]:
         if doc_id not in self._doc_words:
             d = generation.documents[doc_id]
-            self._doc_words[doc_id] = set(words(" ".join([d.title, d.author or "", d.text])))
+            found = set(words(" ".join([d.title, d.author or "", d.text])))
+            self._doc_words[doc_id] = found | {p for w in found if "-" in w or "'" in w for p in re.split(r"[-'’]", w)}
         return self._doc_words[doc_id]
 
     def doc_numbers(self, generation: Generation, doc_id: str) -> set[str]:
@@ -193,7 +195,7 @@ def unmatched_specifics(
         if _MONTH.fullmatch(m.group()) and m.group()[:3].lower() in low:
             continue  # "November" matches "Nov."
         w = re.sub(r"['’]s?$", "", m.group())
-        tokens = words(w)
+        tokens = _parts(w)
         if m.start() == 0 or not tokens or w.lower() in STOPWORDS:
             continue
         if any(t not in stats.vocab_words for t in tokens):
@@ -367,6 +369,11 @@ def _span(generation: Generation, doc_id: str, start: int, end: int, score: floa
     return Evidence(doc.doc_id, doc.source, doc.title, start, end, doc.text[start:end], score, doc.page_at(start))
 
 
+def _parts(name: str) -> list[str]:
+    """Word tokens of a name, hyphenated compounds split: "Portuguese-language" is about "portuguese"."""
+    return [p for t in words(name) for p in re.split(r"[-'’]", t) if len(p) > 1 and p not in STOPWORDS]
+
+
 def question_names(question: str) -> list[str]:
     """Capitalised words and numbers of the question, its first word aside."""
     out = []
@@ -380,6 +387,6 @@ def question_names(question: str) -> list[str]:
 def _missing(question: str, stats: TermStats) -> list[str]:
     """Names and numbers of the question found nowhere in the whole library."""
     def known(name: str) -> bool:
-        return all(t in stats.vocab_words for t in words(name))
+        return all(t in stats.vocab_words for t in _parts(name))
 
     return [w for w in question_names(question) if not known(w) and not any(known(a) for a in stats.aliases.targets(w))]
