@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, settings as hyp_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hyp_settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from lacqa.config import Settings
@@ -63,3 +64,27 @@ def seeded_settings(tmp_path: Path, settings_factory: Callable[..., Settings]) -
 def hash_assistant(seeded_settings: Settings) -> Assistant:
     """An Assistant over the seed copy, on the deterministic HashEmbedder (nothing built yet)."""
     return Assistant(seeded_settings, embedder=HashEmbedder())
+
+
+FILLER = "\n\n".join(f"Report {i} counted {i * 7} new shipments of grain and copper in week {i}." for i in range(80))
+"""80 unrelated sentences: in a library this size, a name in one sentence is rare, as in a real one."""
+
+
+@pytest.fixture
+def small_library(tmp_path: Path, settings_factory: Callable[..., Settings]) -> Callable[..., Assistant]:
+    """Index the given {file name: text} on the HashEmbedder, drafting off, and return the Assistant."""
+
+    def make(files: dict[str, str], filler: bool = False) -> Assistant:
+        sources = tmp_path / "sources"
+        sources.mkdir(exist_ok=True)
+        if filler:
+            files = {**files, "filler.txt": f"Trade log\n\n{FILLER}\n"}
+        for name, text in files.items():
+            (sources / name).write_text(text, encoding="utf-8")
+        settings = settings_factory()
+        settings.answer.draft = False
+        assistant = Assistant(settings, embedder=HashEmbedder())
+        assistant.index()
+        return assistant
+
+    return make

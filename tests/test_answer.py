@@ -15,6 +15,8 @@ from lacqa.pipeline import Assistant
 from lacqa.types import Answer, Evidence
 from lacqa.verify import facts, unsupported_facts, verify_draft
 
+from .conftest import FILLER
+
 EV = [
     Evidence("d1", "a.txt", "A", 0, 80, "The forum was held in Beijing in January 2015, with 33 member states.", 1.0),
     Evidence("d2", "b.txt", "B", 0, 60, "Trade reached US$260 billion in 2014.", 0.9),
@@ -237,40 +239,25 @@ def test_publication_dates_come_from_the_date_line(built: Assistant) -> None:
     assert "2016-02-05" in ans.citations[0].quote
 
 
-def test_a_clause_cut_from_a_long_sentence_brings_the_rest_of_it(tmp_path: Path, settings_factory) -> None:  # type: ignore[no-untyped-def]
-    sources = tmp_path / "sources"
-    sources.mkdir()
+def test_a_clause_cut_from_a_long_sentence_brings_the_rest_of_it(small_library) -> None:  # type: ignore[no-untyped-def]
     long_sentence = (
         "The Government will vigorously promote exchanges and cooperation in the medical and health care sector "
         "with partner countries across the whole region, including hospitals, clinics and universities, and will "
         "share experience and carry out joint work in such areas as disease control, response to public health "
         "emergencies, and the control of malaria, dengue fever and yellow fever."
     )
-    (sources / "health.txt").write_text(f"Health policy\n\n{long_sentence}\n\nThe budget is set every year.\n",
-                                        encoding="utf-8")
-    settings = settings_factory()
-    settings.answer.draft = False
-    a = Assistant(settings, embedder=HashEmbedder())
-    a.index()
+    a = small_library({"health.txt": f"Health policy\n\n{long_sentence}\n\nThe budget is set every year.\n"})
     ans = a.ask("What does the Government promote in the medical and health care sector with partner countries?")
     assert not ans.abstained and len(ans.citations) >= 2
     assert ans.citations[0].quote.startswith("The Government will vigorously promote")
     assert ans.citations[1].quote.endswith("yellow fever.")
-    assert all(len(c.quote) <= settings.answer.max_quote_chars for c in ans.citations)
+    assert all(len(c.quote) <= a.settings.answer.max_quote_chars for c in ans.citations)
 
 
-def test_on_topic_passages_without_the_kind_of_answer_asked_for_abstain(tmp_path: Path, settings_factory) -> None:  # type: ignore[no-untyped-def]
-    sources = tmp_path / "sources"
-    sources.mkdir()
-    (sources / "envoy.txt").write_text(
+def test_on_topic_passages_without_the_kind_of_answer_asked_for_abstain(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({"envoy.txt": (
         "Trade envoy\n\nThe post of Special Envoy for Trade was created in 2016, and the envoy tours the region "
-        "every year.\n\nThe Condor Cliff dam will supply power to 1.5 million households in the south.\n",
-        encoding="utf-8",
-    )
-    settings = settings_factory()
-    settings.answer.draft = False
-    a = Assistant(settings, embedder=HashEmbedder())
-    a.index()
+        "every year.\n\nThe Condor Cliff dam will supply power to 1.5 million households in the south.\n")})
     who = a.ask("Who was appointed Special Envoy for Trade?")
     assert who.abstained and "name" in (who.reason or "")
     named = a.ask("What is the name of the Special Envoy for Trade?")
@@ -281,34 +268,20 @@ def test_on_topic_passages_without_the_kind_of_answer_asked_for_abstain(tmp_path
     assert not households.abstained and "1.5 million" in households.citations[0].quote
 
 
-def test_a_country_the_question_narrows_to_must_be_named_near_the_quote(tmp_path: Path, settings_factory) -> None:  # type: ignore[no-untyped-def]
-    sources = tmp_path / "sources"
-    sources.mkdir()
-    filler = "\n\n".join(f"Report {i} counted {i * 7} new shipments of grain and copper in week {i}." for i in range(40))
-    (sources / "schools.txt").write_text(
+def test_a_country_the_question_narrows_to_must_be_named_near_the_quote(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({"schools.txt": (
         "Language schools\n\nThere are now 39 language schools across the region, and more open every year.\n\n"
-        f"{filler}\n\nBrazil buys most of the soybeans shipped from the southern ports.\n", encoding="utf-8")
-    settings = settings_factory()
-    settings.answer.draft = False
-    a = Assistant(settings, embedder=HashEmbedder())
-    a.index()
+        f"{FILLER}\n\nBrazil buys most of the soybeans shipped from the southern ports.\n")})
     assert not a.ask("How many language schools are there across the region?").abstained
     brazil = a.ask("How many language schools operate in Brazil?")
     assert brazil.abstained and "Brazil" in (brazil.reason or "")
 
 
-def test_hyphenated_names_are_checked_by_their_parts(tmp_path: Path, settings_factory) -> None:  # type: ignore[no-untyped-def]
-    sources = tmp_path / "sources"
-    sources.mkdir()
-    filler = "\n\n".join(f"Report {i} counted {i * 7} new shipments of grain and copper in week {i}." for i in range(80))
-    (sources / "majors.txt").write_text(
-        f"Language majors\n\nBy 2018 there were 96 Spanish-language majors at Chinese universities.\n\n{filler}\n",
-        encoding="utf-8")
-    (sources / "lisbon.txt").write_text("Lisbon notes\n\nPortuguese is spoken in Brazil and Angola.\n", encoding="utf-8")
-    settings = settings_factory()
-    settings.answer.draft = False
-    a = Assistant(settings, embedder=HashEmbedder())
-    a.index()
+def test_hyphenated_names_are_checked_by_their_parts(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({
+        "majors.txt": "Language majors\n\nBy 2018 there were 96 Spanish-language majors at Chinese universities.\n",
+        "lisbon.txt": "Lisbon notes\n\nPortuguese is spoken in Brazil and Angola.\n",
+    }, filler=True)
     assert not a.ask("How many Spanish-language majors were there at Chinese universities by 2018?").abstained
     other = a.ask("How many Portuguese-language majors were there at Chinese universities by 2018?")
     assert other.abstained and "Portuguese" in (other.reason or "")

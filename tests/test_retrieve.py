@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
 from lacqa.aliases import Aliases, aliases, best_long_form, find_abbreviations
-from lacqa.places import CAPITALS
-from lacqa.config import Settings
-from lacqa.embed import HashEmbedder
 from lacqa.pipeline import Assistant
+from lacqa.places import CAPITALS
 
 
 def test_abbreviations_defined_either_way_round_are_found() -> None:
@@ -42,25 +39,13 @@ def test_expansion_adds_the_other_form_only() -> None:
     assert {"belt", "road"} <= abbrevs.extra_terms("Panama signed the BRI agreement.")
 
 
-def test_a_question_in_long_form_finds_a_passage_using_the_short_form(
-    tmp_path: Path, settings_factory: Callable[..., Settings]
-) -> None:
-    sources = tmp_path / "sources"
-    sources.mkdir()
-    (sources / "bri.txt").write_text(
-        "Belt and Road notes\n\n"
-        "China proposed the Belt and Road Initiative (BRI) in 2013 as a plan for ports and railways.\n",
-        encoding="utf-8",
-    )
-    (sources / "panama.txt").write_text(
-        "Panama notes\n\nPanama joined the BRI in 2017, after it cut ties with Taipei.\n\n"
-        "The canal carries a large share of the trade between Asia and the Americas.\n",
-        encoding="utf-8",
-    )
-    settings = settings_factory()
-    settings.answer.draft = False
-    assistant = Assistant(settings, embedder=HashEmbedder())
-    assistant.index()
+def test_a_question_in_long_form_finds_a_passage_using_the_short_form(small_library: Callable[..., Assistant]) -> None:
+    assistant = small_library({
+        "bri.txt": "Belt and Road notes\n\n"
+                   "China proposed the Belt and Road Initiative (BRI) in 2013 as a plan for ports and railways.\n",
+        "panama.txt": "Panama notes\n\nPanama joined the BRI in 2017, after it cut ties with Taipei.\n\n"
+                      "The canal carries a large share of the trade between Asia and the Americas.\n",
+    })
     answer = assistant.ask("Which country joined the Belt and Road Initiative?")
     assert not answer.abstained
     assert answer.citations[0].quote.startswith("Panama joined the BRI")
@@ -88,22 +73,12 @@ def test_capitals_stand_for_their_countries_one_way() -> None:
     assert found.expand("Trade reached US$20 billion.") == "Trade reached US$20 billion."
 
 
-def test_a_question_naming_a_capital_finds_the_country(
-    tmp_path: Path, settings_factory: Callable[..., Settings]
-) -> None:
-    sources = tmp_path / "sources"
-    sources.mkdir()
-    (sources / "paper.txt").write_text(
-        "Policy paper\n\nChina's policy paper asks its partners to adhere to the one-China principle.\n\n"
-        "It also proposes more flights, ports and student exchanges.\n", encoding="utf-8")
-    (sources / "news.txt").write_text(
-        "News\n\nThe forum met in Beijing in January, and delegates toured a new rail station.\n", encoding="utf-8")
-    filler = "\n\n".join(f"Report {i} counted {i * 7} new shipments of grain and copper in week {i}." for i in range(80))
-    (sources / "trade.txt").write_text(f"Trade log\n\n{filler}\n", encoding="utf-8")  # so that one mention is rare
-    settings = settings_factory()
-    settings.answer.draft = False
-    assistant = Assistant(settings, embedder=HashEmbedder())
-    assistant.index()
+def test_a_question_naming_a_capital_finds_the_country(small_library: Callable[..., Assistant]) -> None:
+    assistant = small_library({
+        "paper.txt": "Policy paper\n\nChina's policy paper asks its partners to adhere to the one-China principle.\n\n"
+                     "It also proposes more flights, ports and student exchanges.\n",
+        "news.txt": "News\n\nThe forum met in Beijing in January, and delegates toured a new rail station.\n",
+    }, filler=True)  # the filler makes one mention of Beijing rare
     ans = assistant.ask("What does Beijing's policy paper ask partners to adhere to?")
     assert not ans.abstained, ans.reason
     assert "one-China principle" in ans.citations[0].quote
