@@ -251,6 +251,7 @@ def test_a_clause_cut_from_a_long_sentence_brings_the_rest_of_it(small_library) 
     assert not ans.abstained and len(ans.citations) >= 2
     assert ans.citations[0].quote.startswith("The Government will vigorously promote")
     assert ans.citations[1].quote.endswith("yellow fever.")
+    assert ans.text.endswith("yellow fever.\u201d [2]")  # the answer shown is the whole sentence
     assert all(len(c.quote) <= a.settings.answer.max_quote_chars for c in ans.citations)
 
 

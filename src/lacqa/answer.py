@@ -163,6 +163,16 @@ def _abstention(
     )
 
 
+def quoted_answer(evidence: list[Evidence]) -> str:
+    """The best quote as the answer; with the rest of its sentence when the next quote continues it."""
+    parts = [evidence[0]]
+    for nxt in evidence[1:]:
+        last = parts[-1]
+        if nxt.doc_id == last.doc_id and 0 <= nxt.start - last.end <= 2:
+            parts.append(nxt)
+    return " ".join(f"\u201c{' '.join(e.quote.split())}\u201d [{evidence.index(e) + 1}]" for e in parts)
+
+
 def _citations(evidence: list[Evidence] | tuple[Evidence, ...]) -> tuple[Citation, ...]:
     return tuple(
         Citation(i, e.doc_id, e.source, e.title, e.start, e.end, e.quote, e.page)
@@ -233,8 +243,7 @@ def answer_stream(
             notes.append("the draft was not supported by the quotes, so the best quote is shown directly")
     mode = "drafted" if text else "quoted"
     if not text:
-        best = " ".join(evidence[0].quote.split())
-        text = f"\u201c{best}\u201d [1]"
+        text = quoted_answer(evidence)
     timings["total"] = time.perf_counter() - t0
     yield Answer(
         question=question, text=text, abstained=False, reason=None, citations=citations,
