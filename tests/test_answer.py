@@ -258,13 +258,15 @@ def test_a_clause_cut_from_a_long_sentence_brings_the_rest_of_it(small_library) 
 def test_on_topic_passages_without_the_kind_of_answer_asked_for_abstain(small_library) -> None:  # type: ignore[no-untyped-def]
     a = small_library({"envoy.txt": (
         "Trade envoy\n\nThe post of Special Envoy for Trade was created in 2016, and the envoy tours the region "
-        "every year.\n\nThe Condor Cliff dam will supply power to 1.5 million households in the south.\n")})
+        "every year.\n\nChina's Condor Cliff dam will supply power to 1.5 million households in the south (CCD, 2019).\n")})
     who = a.ask("Who was appointed Special Envoy for Trade?")
     assert who.abstained and "name" in (who.reason or "")
     named = a.ask("What is the name of the Special Envoy for Trade?")
     assert named.abstained and "name" in (named.reason or "")
     unit = a.ask("What is the capacity, in megawatts, of the Condor Cliff dam?")
     assert unit.abstained and "figure" in (unit.reason or "")
+    company = a.ask("Which Chinese company built the Condor Cliff dam?")  # "(CCD, 2019)" is a citation, not a name
+    assert company.abstained and "name" in (company.reason or "")
     households = a.ask("How many households will the Condor Cliff dam supply with power?")
     assert not households.abstained and "1.5 million" in households.citations[0].quote
 
@@ -286,3 +288,10 @@ def test_hyphenated_names_are_checked_by_their_parts(small_library) -> None:  # 
     assert not a.ask("How many Spanish-language majors were there at Chinese universities by 2018?").abstained
     other = a.ask("How many Portuguese-language majors were there at Chinese universities by 2018?")
     assert other.abstained and "Portuguese" in (other.reason or "")
+
+
+def test_which_company_questions_take_a_name_from_the_quote(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({"vaccines.txt": "Vaccines\n\nThe Chinese firm Sinovac Biotech shipped semi-finished vaccines to Brazil for local "
+                                       "filling and packaging.\n"})
+    ans = a.ask("Which Chinese company shipped semi-finished vaccines for local filling and packaging?")
+    assert not ans.abstained and "Sinovac" in ans.citations[0].quote

@@ -90,7 +90,7 @@ def decide(selection: Selection, settings: AnswerSettings) -> str | None:
         listed = ", ".join(selection.unmatched[:3])
         return f"the passages found are on the topic but not about {listed}"
     if not selection.has_type:
-        what = {"time": "date or year", "published": "date", "person": "name"}.get(selection.kind, "figure")
+        what = {"time": "date or year", "published": "date", "person": "name", "org": "name"}.get(selection.kind, "figure")
         return f"the passages found are on the topic but give no {what} for it"
     return None
 

@@ -103,6 +103,9 @@ def answer_type(question: str) -> str:
                       r"price|size|length|sum|figure|volume)\b", q)
     ):
         return "number"
+    if re.search(r"\b(which|what) ([\w-]+ ){0,2}(company|companies|firm|firms|bank|banks|corporation|newspaper|"
+                 r"newspapers|daily|agency|agencies|organi[sz]ations?)\b", q):
+        return "org"
     if re.search(r"\b(who|whom|whose|which (person|president|minister|leader|author))\b", q) or re.search(
         r"\bnames? of (the |an? )?([\w'’-]+ ){0,3}(ambassador|president|minister|director|secretary|envoy|"
         r"representative|spokes\w+|chair\w*|leader|founder|governor|mayor|ceo|head)s?\b", q
@@ -141,11 +144,34 @@ _UNIT_ASKED = re.compile(r"\bin (megawatts|gigawatts|kilowatts|tons|tonnes|kilom
                          r"acres|barrels|yuan|dollars|euros|pesos|percent)\b", re.I)
 
 
-def _new_names(text: str, question: str) -> list[str]:
-    """Multi-word capitalised names in ``text`` with a word the question does not contain."""
-    asked = set(words(question))
-    return [m.group() for m in re.finditer(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+", text)
-            if any(t not in asked and t not in STOPWORDS for t in words(m.group()))]
+def _new_names(text: str, question: str, single: bool = False) -> list[str]:
+    """Capitalised names in ``text`` (multi-word ones, or any with ``single``) with a word the question does
+    not contain; citations like "(REVE, 2018)" and possessives aside."""
+    asked = {re.sub(r"'s$", "", w) for w in words(question)}
+    text = re.sub(r"\([^()]*\b\d{4}\b[^()]*\)", " ", text)
+    pattern = r"\b[A-Z][\w&'’-]+(?:\s+(?:of|de|del|la|and\s+)?[A-Z][\w&'’-]+)*" if single else \
+        r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+"
+    out = []
+    for m in re.finditer(pattern, text):
+        tokens = [re.sub(r"'s$", "", t) for t in words(m.group()) if t not in STOPWORDS]
+        if tokens and any(not _asked(t, asked) for t in tokens):
+            out.append(m.group())
+    return out
+
+
+def _asked(token: str, asked: set[str]) -> bool:
+    """The question has this word or a form of it ("China" for "Chinese", "Peru" for "Peruvian")."""
+    if token in asked:
+        return True
+    for a in asked:
+        n = 0
+        for x, y in zip(token, a):
+            if x != y:
+                break
+            n += 1
+        if n >= 4 and n >= 0.7 * min(len(token), len(a)):
+            return True
+    return False
 
 
 def _has_type(kind: str, text: str, question: str = "") -> bool:
@@ -221,7 +247,7 @@ def _type_bonus(kind: str, text: str, question: str) -> float:
         return 0.12 if (_YEAR.search(text) or _MONTH.search(text)) else -0.05
     if kind == "number":
         return 0.12 if _NUMBER.search(text) else -0.05
-    if kind in ("person", "place"):
+    if kind in ("person", "place", "org"):
         qwords = set(words(question))
         names = [n for n in _NAME.findall(text) if n.lower() not in qwords and len(n) > 2]
         return 0.06 if len(names) >= 1 else -0.03
@@ -302,8 +328,8 @@ def select_evidence(
     about_nothing_here = bool(missing) and len(missing) == len(question_names(question))
     confidence = scored[0][0] - 0.08 * min(2, len(missing))
     has_type = kind not in ("time", "published", "number") or _has_type(kind, chosen[0].quote, question)
-    if kind == "person":  # "who was appointed ...?" wants a name the question does not already give
-        has_type = any(_new_names(e.quote, question) for e in chosen)
+    if kind in ("person", "org"):  # "who was appointed ...?" wants a name the question does not already give
+        has_type = any(_new_names(e.quote, question, single=kind == "org") for e in chosen)
     unit = _UNIT_ASKED.search(question)
     if unit and not any(unit.group(1).lower()[:4] in e.quote.lower() for e in chosen):
         has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer
