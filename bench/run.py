@@ -152,7 +152,7 @@ def render(r: dict, sets: list[str]) -> str:
         if "answers" in e:
             a = e["answers"]
             lines += ["", "Answers (`lacqa eval --baseline`):", "", "| measure | lacqa | naive RAG |", "|---|---|---|"]
-            for k in ("accuracy", "abstained_unanswerable", "false_abstention", "quotes_verbatim",
+            for k in ("accuracy", "accuracy_answer_text", "abstained_unanswerable", "false_abstention", "quotes_verbatim",
                       "unsupported_facts", "latency_p50_s", "latency_p95_s"):
                 lines.append(f"| {k} | {a['lacqa'][k]} | {a['naive'][k]} |")
             lines.append(f"| accuracy by kind | {a['lacqa']['by_kind']} | {a['naive']['by_kind']} |")
@@ -161,6 +161,8 @@ def render(r: dict, sets: list[str]) -> str:
               "it does, or it holds the answer string (a fact stated in two documents).", "",
               "Accuracy: the share of answerable questions answered right, i.e. one of the answer strings appears "
               "in the answer or its quotes (the naive pipeline shows no quotes, so only its answer text counts). "
+              "accuracy_answer_text is stricter: the answer text alone must hold the answer string (a drafted "
+              "short answer that picked the wrong figure from a right quote counts as wrong). "
               "Unanswerable questions are measured by abstained_unanswerable. Unsupported facts: numbers and names in an answer "
               "found in none of its quotes (for the naive pipeline: in none of its context chunks).", ""]
     return "\n".join(lines)

@@ -15,6 +15,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from lacqa.config import Settings
 from lacqa.embed import HashEmbedder
+from lacqa.generate import ScriptedGenerator
 from lacqa.pipeline import Assistant
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -72,9 +73,10 @@ FILLER = "\n\n".join(f"Report {i} counted {i * 7} new shipments of grain and cop
 
 @pytest.fixture
 def small_library(tmp_path: Path, settings_factory: Callable[..., Settings]) -> Callable[..., Assistant]:
-    """Index the given {file name: text} on the HashEmbedder, drafting off, and return the Assistant."""
+    """Index the given {file name: text} on the HashEmbedder and return the Assistant: drafting off, or with
+    ``draft`` as the scripted model's reply."""
 
-    def make(files: dict[str, str], filler: bool = False) -> Assistant:
+    def make(files: dict[str, str], filler: bool = False, draft: str | None = None) -> Assistant:
         sources = tmp_path / "sources"
         sources.mkdir(exist_ok=True)
         if filler:
@@ -82,8 +84,9 @@ def small_library(tmp_path: Path, settings_factory: Callable[..., Settings]) -> 
         for name, text in files.items():
             (sources / name).write_text(text, encoding="utf-8")
         settings = settings_factory()
-        settings.answer.draft = False
-        assistant = Assistant(settings, embedder=HashEmbedder())
+        settings.answer.draft = draft is not None
+        generator = ScriptedGenerator(default=draft) if draft is not None else None
+        assistant = Assistant(settings, embedder=HashEmbedder(), generator=generator)
         assistant.index()
         return assistant
 

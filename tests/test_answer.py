@@ -295,3 +295,16 @@ def test_which_company_questions_take_a_name_from_the_quote(small_library) -> No
                                        "filling and packaging.\n"})
     ans = a.ask("Which Chinese company shipped semi-finished vaccines for local filling and packaging?")
     assert not ans.abstained and "Sinovac" in ans.citations[0].quote
+
+
+def test_a_draft_resting_only_on_a_weaker_quote_gives_way_to_the_best_one(small_library) -> None:  # type: ignore[no-untyped-def]
+    files = {"aid.txt": "Aid\n\nThe aid programme trained 500 media professionals from the region in 2016.\n\n"
+                        "Funding came from the budget of the ministry.\n\n"
+                        "The aid programme also trained 10,000 professionals from the region in other media sectors.\n"}
+    question = "How many media professionals from the region did the aid programme train?"
+    plain = small_library(files).ask(question)
+    assert [c.quote.startswith("The aid programme") for c in plain.citations][:1] == [True]
+    a = small_library(files, draft="10,000 professionals.")
+    ans = a.ask(question)
+    assert not ans.abstained and ans.mode == "quoted" and "500 media professionals" in ans.text
+    assert any("weaker quote" in n for n in ans.notes)

@@ -239,6 +239,11 @@ def answer_stream(
         if text and (not answers_kind(text, question, selection.kind) or restates_question(text, question)):
             text = ""
             notes.append("the draft did not answer what was asked, so the best quote is shown directly")
+        elif text and "[1]" not in text:
+            # the evidence ranks quote 1 as the answer; a draft resting only on weaker quotes has most likely
+            # picked a distractor (another year, another figure in the same passage)
+            text = ""
+            notes.append("the draft rested on a weaker quote than the best one, so the best quote is shown directly")
         elif draft and not verified.ok:
             notes.append("the draft was not supported by the quotes, so the best quote is shown directly")
     mode = "drafted" if text else "quoted"

@@ -284,8 +284,8 @@ def evaluate(
     table.add_column("lacqa", justify="right")
     if baseline:
         table.add_column("naive baseline", justify="right")
-    for key in ("accuracy", "abstained_unanswerable", "false_abstention", "quotes_verbatim", "unsupported_facts",
-                "latency_p50_s", "latency_p95_s"):
+    for key in ("accuracy", "accuracy_answer_text", "abstained_unanswerable", "false_abstention", "quotes_verbatim",
+                "unsupported_facts", "latency_p50_s", "latency_p95_s"):
         row = [key, str(report["lacqa"][key])]
         if baseline:
             row.append(str(report["baseline"][key]))

@@ -4,6 +4,7 @@ LangChain-style "stuff" baseline (top-4 dense chunks of 1000/200, classic prompt
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -59,6 +60,14 @@ class Result:
         hay = normalize(" ".join([self.answer, *self.quotes]))
         return any(normalize(a) in hay for a in self.item.answers)
 
+    @property
+    def correct_in_text(self) -> bool:
+        """Stricter: the answer text alone (quotes aside) holds an answer string."""
+        if not self.item.answerable or self.abstained:
+            return self.correct
+        text = normalize(re.sub(r"\[\d+\]", "", self.answer))
+        return any(normalize(a) in text for a in self.item.answers)
+
 
 def read_jsonl(path: Path, build: Callable[[int, dict[str, Any]], T], expected: str) -> list[T]:
     """Parse a JSON-lines file with ``build(line_number, object)``; a bad line is a ConfigError naming it."""
@@ -102,6 +111,7 @@ def summarize(results: list[Result]) -> dict[str, Any]:
     return {
         "questions": len(results),
         "accuracy": _share([r.correct for r in ans]),
+        "accuracy_answer_text": _share([r.correct_in_text for r in ans]),
         "abstain_unanswerable": _share([r.abstained for r in una]),
         "abstained_unanswerable": f"{sum(r.abstained for r in una)}/{len(una)}",
         "false_abstention": _share([r.abstained for r in ans]),
