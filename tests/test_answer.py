@@ -308,3 +308,15 @@ def test_a_draft_resting_only_on_a_weaker_quote_gives_way_to_the_best_one(small_
     ans = a.ask(question)
     assert not ans.abstained and ans.mode == "quoted" and "500 media professionals" in ans.text
     assert any("weaker quote" in n for n in ans.notes)
+
+
+def test_a_quote_with_several_dates_is_shown_whole_not_as_a_short_draft(small_library) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.answer import several_values
+
+    quote = "In September 2020 the government set the goal of carbon neutrality by 2060."
+    assert several_values(quote, "By which year is carbon neutrality the goal?", "time")
+    assert not several_values("Carbon neutrality is the goal by 2060.", "By which year?", "time")
+    assert not several_values(quote, "Who set the goal?", "person")
+    a = small_library({"climate.txt": f"Climate\n\n{quote}\n"}, draft="By 2020.")
+    ans = a.ask("By which year is carbon neutrality the goal of the government?")
+    assert not ans.abstained and ans.mode == "quoted" and "2060" in ans.text

@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import AnswerSettings
 from .errors import GenerationError
-from .evidence import _MONTH, _NUMERIC_DATE, Selection, TermStats, select_evidence
+from .evidence import _MONTH, _NUMERIC_DATE, _YEAR, Selection, TermStats, select_evidence
 from .generate import Generator
 from .retrieve import Retriever
 from .store import Generation
@@ -132,6 +132,17 @@ def bent_ordinals(draft: str, question: str, evidence: list[Evidence]) -> list[s
     return [a for a in sorted(asked) if fact_supported(a, said) and not any(fact_supported(a, q) for q in quotes)]
 
 
+def several_values(quote: str, question: str, kind: str) -> bool:
+    """Does the quote hold more than one date (for "when") or figure (for "how many") the question does not give?"""
+    if kind not in ("time", "number"):
+        return False
+    asked = set(re.findall(r"\d+", question))
+    years = set(_YEAR.findall(quote)) - asked
+    if kind == "time":
+        return len(years) >= 2
+    return len({n for n in re.findall(r"\d+(?:[.,]\d+)*", quote) if n not in asked and n not in years}) >= 2
+
+
 def restates_question(text: str, question: str) -> bool:
     """A draft whose every content word comes from the question ("China's policy paper [1]") answers nothing."""
     said = set(terms(_MARK.sub("", text)))
@@ -239,6 +250,11 @@ def answer_stream(
         if text and (not answers_kind(text, question, selection.kind) or restates_question(text, question)):
             text = ""
             notes.append("the draft did not answer what was asked, so the best quote is shown directly")
+        elif text and several_values(evidence[0].quote, question, selection.kind):
+            # "In September 2020, China set ... carbon neutrality by 2060": a short draft picks one of the values,
+            # not always the one asked for; the whole quote lets the reader see which is which
+            text = ""
+            notes.append("the best quote gives several figures or dates, so it is shown whole")
         elif text and "[1]" not in text:
             # the evidence ranks quote 1 as the answer; a draft resting only on weaker quotes has most likely
             # picked a distractor (another year, another figure in the same passage)
