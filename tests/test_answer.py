@@ -320,3 +320,10 @@ def test_a_quote_with_several_dates_is_shown_whole_not_as_a_short_draft(small_li
     a = small_library({"climate.txt": f"Climate\n\n{quote}\n"}, draft="By 2020.")
     ans = a.ask("By which year is carbon neutrality the goal of the government?")
     assert not ans.abstained and ans.mode == "quoted" and "2060" in ans.text
+
+
+def test_a_who_draft_without_a_new_name_gives_way_to_the_quote(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({"council.txt": "Council\n\nThe trade council is chaired by Ana Lopez, a former minister.\n"},
+                      draft="The President of the trade council.")
+    ans = a.ask("Who chairs the trade council?")
+    assert not ans.abstained and ans.mode == "quoted" and "Ana Lopez" in ans.text

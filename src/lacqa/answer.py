@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import AnswerSettings
 from .errors import GenerationError
-from .evidence import _MONTH, _NUMERIC_DATE, _YEAR, Selection, TermStats, select_evidence
+from .evidence import _MONTH, _NUMERIC_DATE, _YEAR, Selection, new_names, TermStats, select_evidence
 from .generate import Generator
 from .retrieve import Retriever
 from .store import Generation
@@ -150,7 +150,9 @@ def restates_question(text: str, question: str) -> bool:
 
 
 def answers_kind(text: str, question: str, kind: str) -> bool:
-    """A draft for "when" / "how many" must hold a date / figure that the question did not already give."""
+    """A draft for "when" / "how many" / "who" must hold a date / figure / name the question did not give."""
+    if kind in ("person", "org"):
+        return bool(new_names(_MARK.sub("", text), question, single=True))
     if kind not in ("time", "published", "number"):
         return True
     asked = set(re.findall(r"\d+", question))

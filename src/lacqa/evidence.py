@@ -144,7 +144,11 @@ _UNIT_ASKED = re.compile(r"\bin (megawatts|gigawatts|kilowatts|tons|tonnes|kilom
                          r"acres|barrels|yuan|dollars|euros|pesos|percent)\b", re.I)
 
 
-def _new_names(text: str, question: str, single: bool = False) -> list[str]:
+_TITLES = frozenset("""president vice prime minister secretary general director deputy chairman chairwoman chair
+    ambassador envoy king queen prince mr mrs ms dr prof sir chief premier governor mayor senator""".split())
+
+
+def new_names(text: str, question: str, single: bool = False) -> list[str]:
     """Capitalised names in ``text`` (multi-word ones, or any with ``single``) with a word the question does
     not contain; citations like "(REVE, 2018)" and possessives aside."""
     asked = {re.sub(r"'s$", "", w) for w in words(question)}
@@ -153,7 +157,7 @@ def _new_names(text: str, question: str, single: bool = False) -> list[str]:
         r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+"
     out = []
     for m in re.finditer(pattern, text):
-        tokens = [re.sub(r"'s$", "", t) for t in words(m.group()) if t not in STOPWORDS]
+        tokens = [re.sub(r"'s$", "", t) for t in words(m.group()) if t not in STOPWORDS and t not in _TITLES]
         if tokens and any(not _asked(t, asked) for t in tokens):
             out.append(m.group())
     return out
@@ -329,7 +333,7 @@ def select_evidence(
     confidence = scored[0][0] - 0.08 * min(2, len(missing))
     has_type = kind not in ("time", "published", "number") or _has_type(kind, chosen[0].quote, question)
     if kind in ("person", "org"):  # "who was appointed ...?" wants a name the question does not already give
-        has_type = any(_new_names(e.quote, question, single=kind == "org") for e in chosen)
+        has_type = any(new_names(e.quote, question, single=kind == "org") for e in chosen)
     unit = _UNIT_ASKED.search(question)
     if unit and not any(unit.group(1).lower()[:4] in e.quote.lower() for e in chosen):
         has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer
