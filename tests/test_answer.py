@@ -327,3 +327,20 @@ def test_a_who_draft_without_a_new_name_gives_way_to_the_quote(small_library) ->
                       draft="The President of the trade council.")
     ans = a.ask("Who chairs the trade council?")
     assert not ans.abstained and ans.mode == "quoted" and "Ana Lopez" in ans.text
+
+
+def test_a_document_the_question_names_is_found_by_title_or_author(small_library) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.answer import term_stats
+    from lacqa.evidence import _named_documents
+
+    a = small_library({
+        "paper.txt": "China's Policy Paper on Andean Trade\n\nIt commits China to the Five Principles in its trade.\n",
+        "digest.txt": "Weekly digest\n\nBy Rosa Quispe\n\nChina commits to principles of open trade, says the digest.\n",
+    }, filler=True)
+    gen = a.generation()
+    docs = {d.source: d.doc_id for d in gen.documents.values()}
+    stats = term_stats(gen)
+    named = _named_documents("Which principles, according to its policy paper on Andean trade?", gen, stats)
+    assert list(named) == [docs["paper.txt"]]
+    assert list(_named_documents("What does Rosa Quispe's article say about trade?", gen, stats)) == [docs["digest.txt"]]
+    assert _named_documents("Which principles does China commit to?", gen, stats) == {}  # no document named

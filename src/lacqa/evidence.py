@@ -290,6 +290,7 @@ def select_evidence(
             for s in generation.sentences_by_doc.get(doc.doc_id, []):
                 if s.start < 600 or (doc.author and doc.author in doc.text[s.start : s.end]):
                     seen.setdefault(s.sent_id, 0.0)
+    named_doc = _named_documents(question, generation, stats)
     scored: list[tuple[float, float, Sentence]] = []
     for sid, prior in seen.items():
         s = generation.sentences[sid]
@@ -298,6 +299,7 @@ def select_evidence(
         st = stats.sentence_terms[sid]
         cover = sum(w for t, w in weights.items() if t in st) / total_w
         score = settings.w_dense * dense + settings.w_cover * cover + settings.w_type * _type_bonus(kind, text, question) + prior
+        score += named_doc.get(s.doc_id, 0.0)
         if kind == "author" and _is_byline(text, generation.documents[s.doc_id].author):
             score += 0.6  # authorship is stated in bylines ("By ...") and author notes, not in prose
         elif kind == "published" and s.start < 600 and _is_dateline(text, generation.documents[s.doc_id].date):
@@ -339,6 +341,31 @@ def select_evidence(
         has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer
     return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched,
                      about_nothing_here)
+
+
+_SOURCE_CUE = re.compile(r"\b(according to|per|in|by|from)\b[^?]*\b(article|paper|report|document|statement|"
+                         r"essay|study|speech|white paper)\b|\b(article|paper|report|essay)\b", re.I)
+
+
+def _named_documents(question: str, generation: Generation, stats: TermStats) -> dict[str, float]:
+    """"According to the policy paper on Latin America", "in Zhu Qingqiao's article": when the question names
+    a document by its title or author, that document's sentences get a small lift (its best match only)."""
+    if not _SOURCE_CUE.search(question):
+        return {}
+    qterms = set(terms(question))
+    best: tuple[float, str] | None = None
+    for doc in generation.documents.values():
+        named = set(terms(f"{doc.title} {doc.author or ''}"))
+        weight = sum(stats.idf(t) for t in qterms & named)
+        if weight and (best is None or weight > best[0]):
+            best = (weight, doc.doc_id)
+    if best is None or best[0] < NAMED_DOC_MIN_IDF:
+        return {}
+    return {best[1]: NAMED_DOC_BONUS}
+
+
+NAMED_DOC_MIN_IDF = 4.0
+NAMED_DOC_BONUS = 0.05
 
 
 def _sentences_in(generation: Generation, hit: Hit) -> list[Sentence]:
