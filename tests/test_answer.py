@@ -307,6 +307,7 @@ def test_a_draft_resting_only_on_a_weaker_quote_gives_way_to_the_best_one(small_
     a = small_library(files, draft="10,000 professionals.")
     ans = a.ask(question)
     assert not ans.abstained and ans.mode == "quoted" and "500 media professionals" in ans.text
+    assert ans.text.index("500 media") < ans.text.index("10,000")  # the best quote first, then the draft's
     assert any("weaker quote" in n for n in ans.notes)
 
 

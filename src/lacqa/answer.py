@@ -176,13 +176,15 @@ def _abstention(
     )
 
 
-def quoted_answer(evidence: list[Evidence]) -> str:
-    """The best quote as the answer; with the rest of its sentence when the next quote continues it."""
+def quoted_answer(evidence: list[Evidence], also: list[int] | tuple[int, ...] = ()) -> str:
+    """The best quote as the answer, with the rest of its sentence when the next quote continues it, then the
+    quotes numbered in ``also``."""
     parts = [evidence[0]]
     for nxt in evidence[1:]:
         last = parts[-1]
         if nxt.doc_id == last.doc_id and 0 <= nxt.start - last.end <= 2:
             parts.append(nxt)
+    parts += [evidence[n - 1] for n in also if 1 <= n <= len(evidence) and evidence[n - 1] not in parts]
     return " ".join(f"\u201c{' '.join(e.quote.split())}\u201d [{evidence.index(e) + 1}]" for e in parts)
 
 
@@ -218,6 +220,7 @@ def answer_stream(
     citations = _citations(evidence)
     draft = None
     text = ""
+    also: list[int] = []  # quotes (1-based) shown after the best one when the answer is quoted
     if generator is not None and settings.draft:
         t = time.perf_counter()
         pieces: list[str] = []
@@ -258,15 +261,16 @@ def answer_stream(
             text = ""
             notes.append("the best quote gives several figures or dates, so it is shown whole")
         elif text and "[1]" not in text:
-            # the evidence ranks quote 1 as the answer; a draft resting only on weaker quotes has most likely
-            # picked a distractor (another year, another figure in the same passage)
+            # the evidence ranks quote 1 as the answer; a draft resting only on weaker quotes may have picked a
+            # distractor (another year, another figure) or seen what the ranking missed: both quotes are shown
+            also = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)})
             text = ""
-            notes.append("the draft rested on a weaker quote than the best one, so the best quote is shown directly")
+            notes.append("the draft rested on a weaker quote than the best one, so the quotes are shown directly")
         elif draft and not verified.ok:
             notes.append("the draft was not supported by the quotes, so the best quote is shown directly")
     mode = "drafted" if text else "quoted"
     if not text:
-        text = quoted_answer(evidence)
+        text = quoted_answer(evidence, also)
     timings["total"] = time.perf_counter() - t0
     yield Answer(
         question=question, text=text, abstained=False, reason=None, citations=citations,
