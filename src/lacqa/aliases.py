@@ -124,9 +124,6 @@ class Aliases:
         self._form_res = _alternation(list(pairs))
         self._target_res = _alternation(sorted({t for ts in pairs.values() for t in ts}))
 
-    def __len__(self) -> int:
-        return len(self.table)
-
     @staticmethod
     def _found(patterns: tuple[re.Pattern[str] | None, re.Pattern[str] | None], text: str) -> list[str]:
         return [_key(m.group()) for p in patterns if p is not None for m in p.finditer(text)]
@@ -148,9 +145,7 @@ class Aliases:
 
 
 def aliases(generation: Generation) -> Aliases:
-    """The aliases of a generation's library, found once and kept with it (it is immutable)."""
-    found = generation.derived.get("aliases")
-    if found is None:
-        texts = [d.text for d in generation.documents.values()]
-        found = generation.derived.setdefault("aliases", Aliases(texts, {**CAPITALS, **COMMON_ALIASES}))
-    return found  # type: ignore[no-any-return]
+    """The aliases of a generation's library, found once and kept with it."""
+    return generation.derive(  # type: ignore[no-any-return]
+        "aliases", lambda: Aliases([d.text for d in generation.documents.values()], {**CAPITALS, **COMMON_ALIASES})
+    )

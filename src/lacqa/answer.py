@@ -41,11 +41,8 @@ _MARK = re.compile(r"\s*\[\d+\]")
 _ANAPHORA = re.compile(r"\b(it|its|that|this|those|these|they|them|their|he|she|his|her|there|then|the same)\b", re.I)
 
 def term_stats(generation: Generation) -> TermStats:
-    """Term statistics of a generation, computed once and kept with it (it is immutable)."""
-    stats = generation.derived.get("term_stats")
-    if stats is None:
-        stats = generation.derived.setdefault("term_stats", TermStats(generation))
-    return stats  # type: ignore[no-any-return]
+    """Term statistics of a generation, computed once and kept with it."""
+    return generation.derive("term_stats", lambda: TermStats(generation))  # type: ignore[no-any-return]
 
 
 def retrieval_query(question: str, history: list[str]) -> str:

@@ -27,7 +27,7 @@ import re
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -286,6 +286,13 @@ class Generation:
         self._lexical = None
         self._chunk_matrix: np.ndarray | None = None
         self._sentence_matrix: np.ndarray | None = None
+
+    def derive(self, key: str, make: Callable[[], Any]) -> Any:
+        """A value computed from this generation once and kept with it (the generation is immutable)."""
+        value = self.derived.get(key)
+        if value is None:
+            value = self.derived.setdefault(key, make())
+        return value
 
     def chunks_of_sentence(self, sent_id: int) -> list[int]:
         """Ids of the chunks that overlap a sentence (computed once per generation)."""
