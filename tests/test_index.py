@@ -16,7 +16,12 @@ from lacqa.build import build_index
 from lacqa.config import Settings
 from lacqa.embed import HashEmbedder
 from lacqa.errors import (
-    IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError, QuestionError, SourceError,
+    IndexCorruptError,
+    IndexLockedError,
+    IndexMismatchError,
+    IndexMissingError,
+    QuestionError,
+    SourceError,
 )
 from lacqa.pipeline import Assistant
 from lacqa.store import IndexDir, open_current

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
+from lacqa import web
 from lacqa.embed import HashEmbedder
 from lacqa.generate import ScriptedGenerator
 from lacqa.pipeline import Assistant
 from lacqa.render import answer_markdown, citations_html, document_html, md_escape
-from lacqa import web
 
 Q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
 

@@ -9,7 +9,6 @@ its first letter starts a word of it. Only definitions the documents themselves 
 from __future__ import annotations
 
 import re
-
 from typing import TYPE_CHECKING
 
 from .places import CAPITALS, COMMON_ALIASES

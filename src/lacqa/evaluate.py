@@ -4,7 +4,6 @@ LangChain-style "stuff" baseline (top-4 dense chunks of 1000/200, classic prompt
 from __future__ import annotations
 
 import json
-import re
 import statistics
 import time
 from collections.abc import Callable
@@ -17,7 +16,7 @@ import numpy as np
 from .errors import ConfigError
 from .generate import Generator
 from .load import decode_text, source_text
-from .verify import normalize, unsupported_facts
+from .verify import MARK, normalize, unsupported_facts
 
 T = TypeVar("T")
 
@@ -65,7 +64,7 @@ class Result:
         """Stricter: the answer text alone (quotes aside) holds an answer string."""
         if not self.item.answerable or self.abstained:
             return self.correct
-        text = normalize(re.sub(r"\[\d+\]", "", self.answer))
+        text = normalize(MARK.sub("", self.answer))
         return any(normalize(a) in text for a in self.item.answers)
 
 

@@ -63,7 +63,9 @@ class TermStats:
         self.vocab_words: set[str] = set()
         for doc in generation.documents.values():
             self.vocab_words.update(words(doc.text))
-        self.vocab_words |= {p for w in self.vocab_words if "-" in w or "'" in w for p in re.split(r"[-'’]", w)}
+        self.vocab_words = _with_parts(self.vocab_words)
+        #: title and author terms of each document, for questions that name one ("according to the paper on ...")
+        self.named_terms = {d.doc_id: set(terms(f"{d.title} {d.author or ''}")) for d in generation.documents.values()}
 
         self._doc_words: dict[str, set[str]] = {}
         self._doc_numbers: dict[str, set[str]] = {}
@@ -72,7 +74,7 @@ class TermStats:
         if doc_id not in self._doc_words:
             d = generation.documents[doc_id]
             found = set(words(" ".join([d.title, d.author or "", d.text])))
-            self._doc_words[doc_id] = found | {p for w in found if "-" in w or "'" in w for p in re.split(r"[-'’]", w)}
+            self._doc_words[doc_id] = _with_parts(found)
         return self._doc_words[doc_id]
 
     def doc_numbers(self, generation: Generation, doc_id: str) -> set[str]:
@@ -354,11 +356,10 @@ def _named_documents(question: str, generation: Generation, stats: TermStats) ->
         return {}
     qterms = set(terms(question))
     best: tuple[float, str] | None = None
-    for doc in generation.documents.values():
-        named = set(terms(f"{doc.title} {doc.author or ''}"))
+    for doc_id, named in stats.named_terms.items():
         weight = sum(stats.idf(t) for t in qterms & named)
         if weight and (best is None or weight > best[0]):
-            best = (weight, doc.doc_id)
+            best = (weight, doc_id)
     if best is None or best[0] < NAMED_DOC_MIN_IDF:
         return {}
     return {best[1]: NAMED_DOC_BONUS}
@@ -385,7 +386,7 @@ def _choose(scored: list[tuple[float, float, Sentence]], generation: Generation,
             break
         if chosen and score < best - settings.quote_margin:
             break
-        if any(e.doc_id == s.doc_id and e.start < s.end and s.start < e.end for e in chosen):
+        if _overlaps(chosen, s):
             continue
         ev = _evidence(generation, s, score)
         merged = False
@@ -401,13 +402,15 @@ def _choose(scored: list[tuple[float, float, Sentence]], generation: Generation,
         if not merged:
             chosen.append(ev)
     rest = _continuation(generation, chosen[0]) if chosen else None
-    if rest is not None and len(chosen) < settings.max_quotes and not any(
-        e.doc_id == rest.doc_id and e.start < rest.end and rest.start < e.end for e in chosen
-    ):
+    if rest is not None and len(chosen) < settings.max_quotes and not _overlaps(chosen, rest):
         # the best quote is a clause cut from a long sentence: the rest of the sentence (often the list or
         # figure the question asks for) comes with it
         chosen.insert(1, _span(generation, rest.doc_id, rest.start, rest.end, chosen[0].score))
     return tuple(chosen)
+
+
+def _overlaps(chosen: list[Evidence], s: Sentence) -> bool:
+    return any(e.doc_id == s.doc_id and e.start < s.end and s.start < e.end for e in chosen)
 
 
 def _continuation(generation: Generation, quote: Evidence) -> Sentence | None:
@@ -426,9 +429,17 @@ def _span(generation: Generation, doc_id: str, start: int, end: int, score: floa
     return Evidence(doc.doc_id, doc.source, doc.title, start, end, doc.text[start:end], score, doc.page_at(start))
 
 
+_COMPOUND = re.compile(r"[-'’]")
+
+
 def _parts(name: str) -> list[str]:
     """Word tokens of a name, hyphenated compounds split: "Portuguese-language" is about "portuguese"."""
-    return [p for t in words(name) for p in re.split(r"[-'’]", t) if len(p) > 1 and p not in STOPWORDS]
+    return [p for t in words(name) for p in _COMPOUND.split(t) if len(p) > 1 and p not in STOPWORDS]
+
+
+def _with_parts(found: set[str]) -> set[str]:
+    """A word set plus the parts of its compounds ("portuguese-language" adds "portuguese" and "language")."""
+    return found | {p for w in found if "-" in w or "'" in w for p in _COMPOUND.split(w)}
 
 
 def question_names(question: str) -> list[str]:

@@ -16,7 +16,7 @@ from .types import Evidence
 _NUM = re.compile(r"\d+(?:[.,]\d+)*")
 _QUOTED = re.compile(r"[\"“]([^\"”]{3,})[\"”]")
 _CAP = re.compile(r"\b[A-Z][\w'’-]*(?:\s+(?:of|the|and|de|del|la|y)?\s*[A-Z][\w'’-]*)*")
-_MARK = re.compile(r"\s*\[(\d+)\]")
+MARK = re.compile(r"\s*\[(\d+)\]")  #: a citation marker " [n]"
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"“])")
 _COMMON_CAPS = {"the", "a", "an", "in", "on", "it", "this", "that", "these", "they", "he", "she", "we",
                 "its", "their", "his", "her", "both", "and", "but", "as", "at", "by", "for", "from", "with"}
@@ -82,7 +82,7 @@ def verify_draft(draft: str, evidence: list[Evidence], min_overlap: float = 0.6)
     quote_terms = [set(terms(e.quote)) for e in evidence]
     kept: list[str] = []
     dropped: list[tuple[str, str]] = []
-    for raw in split_sentences(_MARK.sub("", draft)):
+    for raw in split_sentences(MARK.sub("", draft)):
         sentence = raw.strip()
         if len(sentence) < 3:
             continue
@@ -113,4 +113,4 @@ def verify_draft(draft: str, evidence: list[Evidence], min_overlap: float = 0.6)
 def unsupported_facts(answer: str, quotes: list[str]) -> list[str]:
     """Numbers and names in an answer found in none of its quotes (used by `lacqa eval`)."""
     norm = [normalize(q) for q in quotes]
-    return [f for f in facts(_MARK.sub("", answer)) if not any(fact_supported(f, q) for q in norm)]
+    return [f for f in facts(MARK.sub("", answer)) if not any(fact_supported(f, q) for q in norm)]

@@ -14,7 +14,15 @@ import gradio as gr
 
 from .config import Settings
 from .errors import LacqaError
-from .render import _short, answer_markdown, shown_citations, citations_html, document_html, report_markdown, status_markdown
+from .render import (
+    _short,
+    answer_markdown,
+    citations_html,
+    document_html,
+    report_markdown,
+    shown_citations,
+    status_markdown,
+)
 from .types import Answer
 
 UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
