@@ -18,6 +18,7 @@ from .aliases import aliases
 from .config import AnswerSettings
 from .places import COUNTRIES
 from .store import Generation, Sentence
+from .synonyms import SYNONYM_WEIGHT, alternatives
 from .text import STOPWORDS, ordinals, terms, words
 from .types import Evidence, Hit
 
@@ -272,6 +273,7 @@ def select_evidence(
     qterms = set(terms(question))
     weights = {t: stats.idf(t) for t in qterms}
     total_w = sum(weights.values()) or 1.0
+    alts = alternatives(question)  # "credit" is also covered, for less, by a sentence saying "loans"
     kind = answer_type(question)
     vectors = generation.sentence_vectors()
     seen: dict[int, float] = {}
@@ -299,7 +301,8 @@ def select_evidence(
         text = generation.documents[s.doc_id].text[s.start : s.end]
         dense = float(np.dot(vectors[sid], query_vec))
         st = stats.sentence_terms[sid]
-        cover = sum(w for t, w in weights.items() if t in st) / total_w
+        cover = sum(w if t in st else SYNONYM_WEIGHT * w if alts.get(t, frozenset()) & st else 0.0
+                    for t, w in weights.items()) / total_w
         score = settings.w_dense * dense + settings.w_cover * cover + settings.w_type * _type_bonus(kind, text, question) + prior
         score += named_doc.get(s.doc_id, 0.0)
         if kind == "author" and _is_byline(text, generation.documents[s.doc_id].author):

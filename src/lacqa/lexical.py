@@ -19,10 +19,18 @@ class LexicalIndex:
         self._n = len(texts)
         self._retriever = bm25s.BM25()
         corpus = [terms(t) or ["\u2205"] for t in texts]
+        self._df: dict[str, int] = {}
+        for doc in corpus:
+            for t in set(doc):
+                self._df[t] = self._df.get(t, 0) + 1
         self._retriever.index(corpus, show_progress=False)
 
     def __len__(self) -> int:
         return self._n
+
+    def df(self, term: str) -> int:
+        """How many texts hold ``term`` (a stemmed term)."""
+        return self._df.get(term, 0)
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         tokens = terms(query)

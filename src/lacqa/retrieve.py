@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import synonyms
 from .aliases import aliases
 from .config import RetrieveSettings
 from .embed import Embedder
 from .errors import IndexMismatchError
 from .store import Generation
 from .types import Hit
+
+RARE = 0  #: words in at most this many passages get their synonyms added to the lexical query
 
 
 def dense_search(generation: Generation, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -70,6 +73,13 @@ class Retriever:
         self.embedder = embedder
         self.settings = settings
 
+    def _lexical(self, generation: Generation, query: str, n: int) -> list[tuple[int, float]]:
+        lexical = generation.lexical
+        # other names for the question's words: abbreviations the library defines, capitals for countries,
+        # and synonyms of the words it seldom uses ("legislature" where passages say "congress")
+        query = synonyms.expand(aliases(generation).expand(query), rare=lambda t: lexical.df(t) <= RARE)
+        return lexical.search(query, n)  # type: ignore[no-any-return]
+
     def search(
         self, generation: Generation, query: str, k: int | None = None, query_vec: np.ndarray | None = None
     ) -> list[Hit]:
@@ -78,7 +88,7 @@ class Retriever:
             query_vec = self.embedder.embed_query(query)
         n = self.settings.candidates
         dense = dense_search(generation, query_vec, n) if self.settings.dense_weight > 0 else []
-        lexical = generation.lexical.search(aliases(generation).expand(query), n) if self.settings.lexical_weight > 0 else []
+        lexical = self._lexical(generation, query, n) if self.settings.lexical_weight > 0 else []
         sents = sentence_search(generation, query_vec, n) if self.settings.sentence_weight > 0 else []
         fused = fuse(dense, lexical, self.settings, sents)
         top = fused[:k]
