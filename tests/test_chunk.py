@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from lacqa.chunk import chunk_document, chunk_spans, sentence_spans
+from lacqa.chunk import soft_breaks, chunk_document, chunk_spans, sentence_spans
 from lacqa.config import ChunkSettings
 from lacqa.load import load_documents
 from lacqa.types import Chunk, Document
@@ -99,10 +99,12 @@ def test_long_rule_line_chunks_are_placed_where_they_are() -> None:
 @given(random_text, st.integers(80, 1000))
 def test_sentence_pieces_are_exact_substrings_within_max_chars(text: str, max_chars: int) -> None:
     spans = sentence_spans(text, max_chars)
+    soft = set(soft_breaks(text))
     for s, e in spans:
         assert 0 <= s < e <= len(text)
         assert e - s <= max_chars
-        assert "\n" not in text[s:e]
+        assert "\n\n" not in text[s:e], "a sentence never runs over a paragraph break"
+        assert all(i in soft for i, ch in enumerate(text[s:e], s) if ch == "\n"), "only over a wrapped line"
         assert not text[e - 1].isspace(), "no trailing whitespace"
     for (s1, e1), (s2, e2) in zip(spans, spans[1:]):
         assert e1 <= s2, "sentences are in order and do not overlap"
@@ -164,6 +166,33 @@ def test_sentences_of_the_seeds(seed_docs: list[Document]) -> None:
         assert len(spans) > 10
         for s, e in spans:
             piece = doc.text[s:e]
-            assert 2 <= len(piece) <= 300 and piece == piece.strip() and "\n" not in piece
+            assert 2 <= len(piece) <= 300 and piece == piece.strip() and "\n\n" not in piece
         for (_, e1), (s2, _) in zip(spans, spans[1:]):
             assert e1 <= s2
+
+
+PDF_PAGE = """Annual Report 2023
+The authority generates, distributes and sells electricity on the island of Kessary and its two
+inhabited neighbours. The new battery at Skerrow was supplied by
+Norvolt Energy Systems of Trondheim and was commissioned on 6 July 2023, three weeks
+ahead of the schedule agreed with the contractor.
+Key figures
+- Staff employed at year end: 143
+- Customers: 9,870
+"""
+
+
+def test_sentences_run_over_wrapped_lines_but_not_headings_or_lists() -> None:
+    text = PDF_PAGE
+    sentences = [" ".join(text[s:e].split()) for s, e in sentence_spans(text, 300)]
+    assert "The new battery at Skerrow was supplied by Norvolt Energy Systems of Trondheim and was commissioned " \
+           "on 6 July 2023, three weeks ahead of the schedule agreed with the contractor." in sentences
+    assert "Annual Report 2023" in sentences and "Key figures" in sentences
+    assert "- Staff employed at year end: 143" in sentences
+
+
+def test_one_paragraph_per_line_keeps_its_breaks() -> None:
+    text = "A Title Of Some Length Without Any Full Stop At All\n" + "\n".join(
+        f"Paragraph {i} is a long line of web capture text that runs on well past any wrap width, " * 3 + "end."
+        for i in range(5))
+    assert soft_breaks(text) == []

@@ -19,7 +19,7 @@ from .load import parse, scan_sources
 from .store import FORMAT_VERSION, Generation, IndexDir, Sentence, open_current, text_hash, write_generation
 from .types import Chunk, Document, Skipped
 
-CLEANER_VERSION = 2  # bump when cleaning or sentence-cutting rules change: every document is re-parsed
+CLEANER_VERSION = 3  # 3: sentences run over lines that only wrap a paragraph; bump when cleaning or sentence-cutting rules change: every document is re-parsed
 
 StageFn = Callable[[str, int, int], None]  # (stage, done, total)
 

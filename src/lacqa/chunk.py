@@ -58,8 +58,37 @@ _ABBREV = re.compile(
 )
 
 
+_MARKER = re.compile(r"\s*([#>|*•▪–-]|\d{1,3}[.)]\s|[a-z][.)]\s|[IVX]+\.\s)")
+
+
+def soft_breaks(text: str) -> list[int]:
+    """Positions of line breaks that only wrap a paragraph (PDF pages, hard-wrapped text): the line runs
+    close to the text's usual width and does not end a sentence, or the next line goes on in lower case.
+    Headings, list items and the one-paragraph-per-line text of web captures keep their breaks."""
+    lines = [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
+    widths = sorted(len(text[s:e].rstrip()) for s, e in lines if text[s:e].strip())
+    if len(widths) < 3:
+        return []
+    width = widths[int(0.9 * (len(widths) - 1))]  # the wrap width, if the text is wrapped at all
+    out = []
+    for (s1, e1), (s2, e2) in zip(lines, lines[1:]):
+        a, b = text[s1:e1].rstrip(), text[s2:e2].lstrip()
+        if s2 != e1 + 1 or not a or not b or _MARKER.match(b) or a[-1] in ".!?:;":
+            continue
+        wrapped = width <= 160 and len(a) >= 0.6 * width
+        if wrapped or (b[0].islower() and len(a) >= 20):
+            out.append(e1)
+    return out
+
+
 def sentence_spans(text: str, max_chars: int = 300) -> list[tuple[int, int]]:
-    """(start, end) of the sentences of ``text``; long sentences are cut at clause boundaries."""
+    """(start, end) of the sentences of ``text``; long sentences are cut at clause boundaries. A sentence
+    runs on over a line break that only wraps its paragraph (``soft_breaks``)."""
+    if breaks := soft_breaks(text):
+        chars = list(text)
+        for i in breaks:
+            chars[i] = " "  # same length: offsets into the joined text are offsets into ``text``
+        text = "".join(chars)
     spans: list[tuple[int, int]] = []
     for line in re.finditer(r"[^\n]+", text):
         line_start = line.start()

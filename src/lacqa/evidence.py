@@ -83,7 +83,8 @@ class TermStats:
         if doc_id not in self._doc_numbers:
             d = generation.documents[doc_id]
             body = [d.text[s.start : s.end] for s in generation.sentences_by_doc.get(doc_id, [])]
-            self._doc_numbers[doc_id] = {n for t in body if not _REFERENCE.search(t) for n in re.findall(r"\d+", t)}
+            self._doc_numbers[doc_id] = {n for t in body if not _REFERENCE.search(t)
+                                         for n in re.findall(r"\d+", _CITATION.sub(" ", t))}
         return self._doc_numbers[doc_id]
 
     def idf(self, term: str) -> float:
@@ -121,6 +122,8 @@ def answer_type(question: str) -> str:
 
 _REFERENCE = re.compile(r"\(\d{4}\)\.|\bpp\. ?\d|Available at:|\(Accessed|\bdoi:|https?://|\*[^*]{3,}\*,? \d|"
                         r"^\(?[A-Z][\w&.\s-]{1,40} \d{4}\)")
+#: an in-text citation, "(Wang, 2017: 64)", "(Sullivan & Lum, 2022)": its year dates a publication, not an event
+_CITATION = re.compile(r"\([A-Z][^()]{0,80}?,\s*(?:19|20)\d\d[a-z]?(?::\s*[\d-]+)?\)")
 
 
 def _is_byline(text: str, author: str | None) -> bool:
@@ -218,7 +221,7 @@ def unmatched_specifics(
     """Years, numbers, ordinals and distinctive names the question is specific about that the best quote's
     surroundings (names: its whole document) do not mention: on the topic but about something else."""
     hay = " ".join([_context(generation, quote, 1500, 1500), *(h.chunk.text for h in hits[:2])])
-    found_numbers = set(re.findall(r"\d+", hay)) | stats.doc_numbers(generation, quote.doc_id)
+    found_numbers = set(re.findall(r"\d+", _CITATION.sub(" ", hay))) | stats.doc_numbers(generation, quote.doc_id)
     out = [n for n in re.findall(r"\b\d{2,}\b", question) if n not in found_numbers]
     low = hay.lower()
     out += [o for o in dict.fromkeys(ordinals(question, first=False)) if o not in low]
