@@ -345,3 +345,21 @@ def test_a_document_the_question_names_is_found_by_title_or_author(small_library
     assert list(named) == [docs["paper.txt"]]
     assert list(_named_documents("What does Rosa Quispe's article say about trade?", gen, stats)) == [docs["digest.txt"]]
     assert _named_documents("Which principles does China commit to?", gen, stats) == {}  # no document named
+
+
+def test_a_draft_asserting_the_questions_premise_gives_way_to_the_quote(small_library) -> None:  # type: ignore[no-untyped-def]
+    text = ("Wildlife\n\nThree pairs of white-tailed eagles nest within two kilometres of the Tarran Ridge turbines, "
+            "and the survey team visits them every spring.\n")
+    a = small_library({"eagles.txt": text}, filler=True,
+                      draft="Three pairs of white-tailed eagles have been killed by the Tarran Ridge turbines [1].")
+    ans = a.ask("How many white-tailed eagles have been killed by the Tarran Ridge turbines?")
+    assert "killed" not in ans.text, "the quote never says any were killed"
+    assert not ans.abstained and ans.mode == "quoted" and ans.text.startswith("\u201cThree pairs")
+    assert any("took words from the question" in n for n in ans.notes)
+
+
+def test_borrowed_premise_lists_question_words_no_quote_has() -> None:
+    from lacqa.answer import borrowed_premise
+
+    assert borrowed_premise("The forum was held in Beijing [1].", "Where was the forum held?", EV) == []
+    assert borrowed_premise("The forum was cancelled in Beijing [1].", "Why was the forum cancelled?", EV) == ["cancel"]

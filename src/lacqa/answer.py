@@ -115,7 +115,7 @@ def invented_figures(draft: str, question: str, evidence: list[Evidence]) -> lis
     """Numbers in the draft that neither the question nor any quote contains."""
     asked = set(re.findall(r"\d+", question))
     quotes = [normalize(e.quote) for e in evidence]
-    figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", draft) if n not in asked]
+    figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", MARK.sub("", draft)) if n not in asked]  # "[1]" is no figure
     return [n for n in figures if not any(fact_supported(n, q) for q in quotes)]
 
 
@@ -143,6 +143,14 @@ def restates_question(text: str, question: str) -> bool:
     """A draft whose every content word comes from the question ("China's policy paper [1]") answers nothing."""
     said = set(terms(MARK.sub("", text)))
     return not (said - set(terms(question)))
+
+
+def borrowed_premise(text: str, question: str, evidence: list[Evidence]) -> list[str]:
+    """Words a draft took from the question that no quote has: "Three pairs of eagles have been killed by the
+    turbines" over a quote about three pairs nesting asserts the question's premise, not the sources'."""
+    quoted = {t for e in evidence for t in terms(e.quote)}
+    asked = set(terms(question))
+    return [t for t in dict.fromkeys(terms(MARK.sub("", text))) if t in asked and t not in quoted]
 
 
 def answers_kind(text: str, question: str, kind: str) -> bool:
@@ -251,6 +259,9 @@ def answer_stream(
         if text and (not answers_kind(text, question, selection.kind) or restates_question(text, question)):
             text = ""
             notes.append("the draft did not answer what was asked, so the best quote is shown directly")
+        elif text and borrowed_premise(text, question, evidence):
+            text = ""
+            notes.append("the draft took words from the question that no quote has, so the best quote is shown directly")
         elif text and several_values(evidence[0].quote, question, selection.kind):
             # "In September 2020, China set ... carbon neutrality by 2060": a short draft picks one of the values,
             # not always the one asked for; the whole quote lets the reader see which is which

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -242,6 +243,8 @@ def evaluate(
     qset: Path = typer.Option(Path("eval/dev.jsonl"), "--set", help="question set (JSON lines: id, q, answers, doc, answerable)"),
     baseline: bool = typer.Option(False, "--baseline", help="also run the naive LangChain-style RAG baseline"),
     index_dir: Optional[Path] = IndexOpt,
+    sources: Optional[Path] = typer.Option(
+        None, "--sources", help="folder the quotes are checked against [default: the one the index was built from]"),
     model: Optional[Path] = ModelOpt,
     details: Optional[Path] = typer.Option(None, "--details", help="write per-question results (JSON lines) here"),
     as_json: bool = JsonOpt,
@@ -253,11 +256,14 @@ def evaluate(
     from .evaluate import NaiveBaseline, load_set, run_pipeline, summarize
     from .pipeline import Assistant
 
-    settings = _settings(index=index_dir, model=model)
+    settings = _settings(sources=sources, index=index_dir, model=model)
     try:
         items = load_set(qset)
         assistant = Assistant(settings)
         assistant.warm()
+        built_from = assistant.generation().manifest.get("sources_dir")
+        if sources is None and "LACQA_SOURCES_DIR" not in os.environ and built_from and Path(built_from).is_dir():
+            settings.sources_dir = Path(built_from)  # verbatim checks and the baseline read what was indexed
         results = run_pipeline(assistant, items)
         report: dict[str, Any] = {"set": str(qset), "lacqa": summarize(results)}
         base_results = []
