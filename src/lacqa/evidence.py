@@ -104,7 +104,8 @@ def answer_type(question: str) -> str:
     if re.search(r"\b(how many|how much|how large|how big|how long|how far|how high)\b", q) or (
         re.match(r"^(what|which)\b", q)
         and re.search(r"\b(percentage|percent|share|proportion|number|amount|value|total|population|rate|cost|"
-                      r"price|size|length|sum|figure|volume)\b", q)
+                      r"price|size|length|sum|figure|volume|capacity|revenue|income|profit|turnover|earnings|budget|output|"
+                      r"salary|wages?|fees?|area|distance|height|depth|weight|duration|speed)\b", q)
     ):
         return "number"
     if re.search(r"\b(which|what) ([\w-]+ ){0,2}(company|companies|firm|firms|bank|banks|corporation|newspaper|"
@@ -200,8 +201,9 @@ def _has_type(kind: str, text: str, question: str = "") -> bool:
 _NUMBER_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                            r"fifty|hundred|thousand|million|billion|dozen|half|third|quarter|fifth|majority)\b", re.I)
 _MONEY_ASKED = re.compile(r"\b(cost|costs|price|priced|worth|how much money|spend|spent|budget|invest\w*|loans?|lent|"
+                          r"revenues?|income|profits?|turnover|earnings|salary|salaries|wages?|fees?|"
                           r"credit|funds?|funding|financ\w*|amount of money|dollars|yuan)\b", re.I)
-_MONEY = re.compile(r"[$€£¥]|\b(US\$|USD|dollars?|yuan|RMB|renminbi|euros?|pesos?|reais|real)\b", re.I)
+_MONEY = re.compile(r"[$€£¥]|\b(US\$|USD|dollars?|yuan|RMB|renminbi|euros?|pesos?|reais|real|pounds? sterling|pence)\b", re.I)
 
 
 def _title_numbers(generation: Generation, quote: Evidence) -> set[str]:
@@ -303,7 +305,7 @@ def select_evidence(
         s = generation.sentences[sid]
         text = generation.documents[s.doc_id].text[s.start : s.end]
         dense = float(np.dot(vectors[sid], query_vec))
-        st = stats.sentence_terms[sid]
+        st = stats.sentence_terms[sid] | stats.named_terms[s.doc_id]  # a sentence is read under its document's title
         cover = sum(w if t in st else SYNONYM_WEIGHT * w if alts.get(t, frozenset()) & st else 0.0
                     for t, w in weights.items()) / total_w
         score = settings.w_dense * dense + settings.w_cover * cover + settings.w_type * _type_bonus(kind, text, question) + prior

@@ -1,0 +1,38 @@
+"""Evidence rules that need no index: what kind of answer a question asks for, what counts as money,
+and sentences read under their document's title."""
+
+import pytest
+
+from lacqa.evidence import _MONEY, _MONEY_ASKED, answer_type
+
+
+@pytest.mark.parametrize(("question", "kind"), [
+    ("What is the storage capacity of the hydrogen tank?", "number"),
+    ("What was the authority's revenue in 2022?", "number"),
+    ("How many members did the cooperative have?", "number"),
+    ("When was the battery commissioned?", "time"),
+    ("Which company supplied the battery?", "org"),
+    ("Who is the treasurer of the cooperative?", "person"),
+    ("What is the cooperative's mission?", "other"),
+])
+def test_answer_type(question: str, kind: str) -> None:
+    assert answer_type(question) == kind
+
+
+def test_money_questions_want_an_amount_of_money() -> None:
+    assert _MONEY_ASKED.search("What was the authority's revenue in 2022?")
+    assert _MONEY_ASKED.search("What were the annual fees?")
+    assert not _MONEY_ASKED.search("How many turbines were built?")
+    assert _MONEY.search("a tariff of 34.2 pence per kWh") and _MONEY.search("£124 million")
+    assert not _MONEY.search("1,130 homes, farms and businesses")
+
+
+def test_a_sentence_is_read_under_its_documents_title(small_library) -> None:  # type: ignore[no-untyped-def]
+    handbook = ("Brinmouth Community Solar Cooperative handbook\n\n"
+                "Welcome to the Brinmouth Community Solar Cooperative.\n\n"
+                "The maximum investment per member is 20,000 pounds, and the minimum is 250 pounds.\n\n"
+                "Members meet every spring to elect the board.\n")
+    a = small_library({"handbook.md": handbook}, filler=True)
+    ans = a.ask("What is the maximum investment per member in the Brinmouth Community Solar Cooperative?")
+    assert not ans.abstained
+    assert "20,000" in ans.citations[0].quote
