@@ -36,3 +36,25 @@ def test_a_sentence_is_read_under_its_documents_title(small_library) -> None:  #
     ans = a.ask("What is the maximum investment per member in the Brinmouth Community Solar Cooperative?")
     assert not ans.abstained
     assert "20,000" in ans.citations[0].quote
+
+
+def test_figures_in_words() -> None:
+    from lacqa.answer import in_words_only
+
+    assert in_words_only("With one fifth of the world's total landmass, they matter.", "What share of the landmass?")
+    assert not in_words_only("Trade reached 449 billion dollars, one third more.", "How much was trade?")
+    assert in_words_only("Trade in 2021 grew by one third.", "How much did trade grow in 2021?")
+    assert not in_words_only("Trade grew quickly.", "How much did trade grow?")
+
+
+def test_a_question_may_name_the_document_by_its_date_and_agency(small_library) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.evidence import _about_document
+
+    a = small_library({
+        "report.txt": "China and Latin America join hands (11/22/08)\n\nBEIJING, Nov. 21 (Xinhua) -- Leaders met.\n",
+        "column.txt": "Cooperation pushes ahead\n\nZhu Qingqiao\n\n2016-02-05 16:18\n\nTrade grew again.\n",
+    })
+    g = a.generation()
+    about = {d.source: _about_document(g, d.doc_id).split() for d in g.documents.values()}
+    assert {"November", "2008", "(Xinhua)"} <= set(about["report.txt"])
+    assert {"February", "2016", "Zhu", "Qingqiao"} <= set(about["column.txt"])

@@ -119,6 +119,16 @@ def invented_figures(draft: str, question: str, evidence: list[Evidence]) -> lis
     return [n for n in figures if not any(fact_supported(n, q) for q in quotes)]
 
 
+_NUMBER_WORDS = re.compile(r"\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+                           r"fifty|hundred|thousand|million|billion|dozen|half|third|quarter|fifth|tenth)\b", re.I)
+
+
+def in_words_only(quote: str, question: str) -> bool:
+    """Does the quote give figures in words ("one fifth", "two thirds") and no digits the question lacks?"""
+    asked = set(re.findall(r"\d+", question))
+    return not (set(re.findall(r"\d+", quote)) - asked) and bool(_NUMBER_WORDS.search(quote))
+
+
 def bent_ordinals(draft: str, question: str, evidence: list[Evidence]) -> list[str]:
     """Ordinals of the question ("the second meeting") that the draft repeats but no quote says: the model
     bent quotes about the first meeting to fit the question."""
@@ -243,6 +253,11 @@ def answer_stream(
         timings["verify"] = time.perf_counter() - t
         text = verified.text
         invented = invented_figures(draft, question, evidence) if selection.kind in ("time", "published", "number") else []
+        if invented and in_words_only(evidence[0].quote, question):
+            # "one fifth of the world's landmass": the quote gives the figure in words, which a small model
+            # turns into a number of its own; the quote itself answers
+            text, invented = "", []
+            notes.append("the best quote gives the figure in words, so it is shown directly")
         if invented:
             # Shown the quotes, the model had to make up the date or figure asked for: the quotes don't give it.
             reason = (f"the passages found do not give the {'figure' if selection.kind == 'number' else 'date'} "

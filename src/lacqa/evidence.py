@@ -212,6 +212,25 @@ def _title_numbers(generation: Generation, quote: Evidence) -> set[str]:
     return set(re.findall(r"\d+", f"{d.title} {d.date or ''}"))
 
 
+_MONTHS = ("January February March April May June July August September October November December").split()
+
+
+def _about_document(generation: Generation, doc_id: str) -> str:
+    """What a question may say to name a document rather than an event: its title, author, date (with the
+    month spelled out and the year in full) and its head ("BEIJING, Nov. 21 (Xinhua)")."""
+    d = generation.documents[doc_id]
+    parts = [d.title, d.author or "", d.date or "", d.text[:300]]
+    date = d.date or ""
+    m = re.search(r"\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b", date)
+    if m:
+        year = m.group(3) if len(m.group(3)) == 4 else ("20" if int(m.group(3)) < 70 else "19") + m.group(3)
+        parts += [year, _MONTHS[int(m.group(1)) - 1] if 1 <= int(m.group(1)) <= 12 else ""]
+    m = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", date)
+    if m:
+        parts += [m.group(1), _MONTHS[int(m.group(2)) - 1] if 1 <= int(m.group(2)) <= 12 else ""]
+    return " ".join(parts)
+
+
 def _context(generation: Generation, e: Evidence, before: int = 400, after: int = 100) -> str:
     text = generation.documents[e.doc_id].text
     return text[max(0, e.start - before) : e.end + after]
@@ -222,7 +241,8 @@ def unmatched_specifics(
 ) -> tuple[str, ...]:
     """Years, numbers, ordinals and distinctive names the question is specific about that the best quote's
     surroundings (names: its whole document) do not mention: on the topic but about something else."""
-    hay = " ".join([_context(generation, quote, 1500, 1500), *(h.chunk.text for h in hits[:2])])
+    hay = " ".join([_context(generation, quote, 1500, 1500), *(h.chunk.text for h in hits[:2]),
+                    _about_document(generation, quote.doc_id)])  # "the November 2008 Xinhua report" names the document
     found_numbers = set(re.findall(r"\d+", _CITATION.sub(" ", hay))) | stats.doc_numbers(generation, quote.doc_id)
     out = [n for n in re.findall(r"\b\d{2,}\b", question) if n not in found_numbers]
     low = hay.lower()
@@ -251,7 +271,7 @@ def unmatched_specifics(
     return tuple(dict.fromkeys(out))
 
 
-_COUNTRY_ASKED = re.compile(r"\b(?:in|to|from|with|for|of) (" + "|".join(map(re.escape, COUNTRIES)) + r")\b")
+_COUNTRY_ASKED = re.compile(r"\b(?:in|to|from|with|for|of|and) (" + "|".join(map(re.escape, COUNTRIES)) + r")\b")
 
 
 def _type_bonus(kind: str, text: str, question: str) -> float:
@@ -316,6 +336,8 @@ def select_evidence(
             score += 0.6  # so is the publication date: in the date line under the title
         else:
             score -= _form_penalty(text)
+            if kind != "author" and _is_byline(text, generation.documents[s.doc_id].author):
+                score -= 0.2  # "By Zhu Qingqiao*", "* Zhu Qingqiao is the Director General ...": about the author
         scored.append((score, cover, s))
     scored.sort(key=lambda x: (-x[0], x[2].sent_id))
     if not scored:

@@ -50,6 +50,9 @@ build, construct, erect
 construction, building
 cost, price, expense, spending
 aid, assistance, help, support
+debt, debts, owe, owed, arrears, liabilities
+cancel, write off, forgive, relief, exempt, exemption, waive
+rich countries, developed countries, wealthy nations, industrialized countries, advanced economies
 train, instruct, teach, educate
 training, instruction, courses
 personnel, people, staff, professionals, trainees
