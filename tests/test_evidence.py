@@ -58,3 +58,17 @@ def test_a_question_may_name_the_document_by_its_date_and_agency(small_library) 
     about = {d.source: _about_document(g, d.doc_id).split() for d in g.documents.values()}
     assert {"November", "2008", "(Xinhua)"} <= set(about["report.txt"])
     assert {"February", "2016", "Zhu", "Qingqiao"} <= set(about["column.txt"])
+
+
+def test_names_the_library_says_in_other_words_are_not_unknown(small_library) -> None:  # type: ignore[no-untyped-def]
+    text = "State visits\n\nIn 2013 the president visited Trinidad and Tobago, the first English-speaking Caribbean country on his tours.\n"
+    a = small_library({"visits.txt": text}, filler=True)
+    ans = a.ask("Which anglophone West Indian country did the president visit in 2013?")
+    assert not ans.abstained, ans.reason
+    assert "Trinidad and Tobago" in ans.citations[0].quote
+    from lacqa.answer import term_stats
+    from lacqa.evidence import _missing
+
+    stats = term_stats(a.generation())
+    assert _missing("Which anglophone West Indian country did he visit?", stats) == []
+    assert _missing("Which Polynesian country did he visit?", stats) == ["Polynesian"]

@@ -487,4 +487,10 @@ def _missing(question: str, stats: TermStats) -> list[str]:
     def known(name: str) -> bool:
         return all(t in stats.vocab_words for t in _parts(name))
 
-    return [w for w in question_names(question) if not known(w) and not any(known(a) for a in stats.aliases.targets(w))]
+    alts = alternatives(question)  # "West Indian" where the library says "Caribbean"
+
+    def other_words(name: str) -> bool:
+        return any(t in stats.df for p in terms(name) for t in alts.get(p, ()))
+
+    return [w for w in question_names(question)
+            if not known(w) and not any(known(a) for a in stats.aliases.targets(w)) and not other_words(w)]
