@@ -84,3 +84,19 @@ def test_a_question_naming_a_capital_finds_the_country(small_library: Callable[.
     assert "one-China principle" in ans.citations[0].quote
     # ...while a question about a place the library never names, under any name, still abstains
     assert assistant.ask("What is the capital of France?").abstained
+
+
+def test_the_reworded_list_counts_with_its_own_weight() -> None:
+    from lacqa.config import RetrieveSettings
+    from lacqa.retrieve import fuse
+
+    settings = RetrieveSettings(synonym_weight=2.0)
+    assert fuse([], [(0, 1.0)], settings, [], [(1, 1.0)])[0][0] == 1
+    assert fuse([], [(0, 1.0)], settings.model_copy(update={"synonym_weight": 0.3}), [], [(1, 1.0)])[0][0] == 0
+
+
+def test_search_results_may_be_reworded(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({"loans.txt": "Lending\n\nAccumulated loans to the region amounted to 138 billion dollars.\n"},
+                      filler=True)
+    hits = a.retriever.search(a.generation(), "How much credit reached the region?", 3, reword=True)
+    assert hits and hits[0].chunk.source == "loans.txt"

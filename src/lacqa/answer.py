@@ -55,12 +55,12 @@ def retrieval_query(question: str, history: list[str]) -> str:
 
 def gather_evidence(
     query: str, generation: Generation, retriever: Retriever, settings: AnswerSettings, k: int,
-    timings: dict[str, float] | None = None,
+    timings: dict[str, float] | None = None, reword: bool = False,
 ) -> tuple[list[Hit], Selection]:
     """Retrieve k passages for a query and select evidence sentences from them (shared by ask and search)."""
     t = time.perf_counter()
     qvec = retriever.embedder.embed_query(query)
-    hits = retriever.search(generation, query, k, query_vec=qvec)
+    hits = retriever.search(generation, query, k, query_vec=qvec, reword=reword)
     t_evidence = time.perf_counter()
     selection = select_evidence(query, np.asarray(qvec), hits, generation, term_stats(generation), settings)
     if timings is not None:

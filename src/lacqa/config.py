@@ -26,6 +26,7 @@ class RetrieveSettings(BaseModel):
     dense_weight: float = Field(0.5, ge=0.0)
     lexical_weight: float = Field(1.0, ge=0.0)
     sentence_weight: float = Field(1.0, ge=0.0, description="weight of the best-sentence dense list")
+    synonym_weight: float = Field(0.3, ge=0.0, description="weight of the BM25 list with every word's synonyms added (search results; evidence gathering does without)")
     keep_top: int = Field(3, ge=0, le=10, description="the top hits of each list kept among k >= 10 results "
                           "(a passage only one list finds is not lost to fusion)")
 

@@ -47,6 +47,7 @@ def sentence_search(generation: Generation, query_vec: np.ndarray, k: int) -> li
 def fuse(
     dense: list[tuple[int, float]], lexical: list[tuple[int, float]], settings: RetrieveSettings,
     sentences: list[tuple[int, float]] | None = None,
+    synonym: list[tuple[int, float]] | None = None,
 ) -> list[tuple[int, float, int | None, int | None]]:
     """Weighted RRF: score = sum of w/(k+rank) over the lists; returns (row, score, rank_d, rank_l)."""
     table: dict[int, list] = {}
@@ -61,6 +62,9 @@ def fuse(
     for rank, (row, _) in enumerate(sentences or [], start=1):
         table.setdefault(row, [0.0, None, None])
         table[row][0] += settings.sentence_weight / (settings.rrf_k + rank)
+    for rank, (row, _) in enumerate(synonym or [], start=1):
+        table.setdefault(row, [0.0, None, None])
+        table[row][0] += settings.synonym_weight / (settings.rrf_k + rank)
     fused = [(row, v[0], v[1], v[2]) for row, v in table.items()]
     fused.sort(key=lambda x: (-x[1], x[0]))
     return fused
@@ -81,7 +85,8 @@ class Retriever:
         return lexical.search(query, n)  # type: ignore[no-any-return]
 
     def search(
-        self, generation: Generation, query: str, k: int | None = None, query_vec: np.ndarray | None = None
+        self, generation: Generation, query: str, k: int | None = None, query_vec: np.ndarray | None = None,
+        reword: bool = False,
     ) -> list[Hit]:
         k = k or self.settings.k
         if query_vec is None:
@@ -90,7 +95,13 @@ class Retriever:
         dense = dense_search(generation, query_vec, n) if self.settings.dense_weight > 0 else []
         lexical = self._lexical(generation, query, n) if self.settings.lexical_weight > 0 else []
         sents = sentence_search(generation, query_vec, n) if self.settings.sentence_weight > 0 else []
-        fused = fuse(dense, lexical, self.settings, sents)
+        # With ``reword`` (passages shown to a reader, `lacqa search`): BM25 again with synonyms for every word
+        # ("credit" also finds "loans"), a weaker list of its own. Evidence gathering does without: it weighs
+        # synonyms sentence by sentence, and there the extra list only adds distractors.
+        reworded = synonyms.expand(aliases(generation).expand(query)) if reword else query
+        syn = (generation.lexical.search(reworded, n)
+               if self.settings.synonym_weight > 0 and reworded != query and self.settings.lexical_weight > 0 else [])
+        fused = fuse(dense, lexical, self.settings, sents, syn)
         top = fused[:k]
         keep = self.settings.keep_top
         if k >= 10 and keep:
