@@ -23,6 +23,8 @@ from .text import STOPWORDS, ordinals, terms, words
 from .types import Evidence, Hit
 
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
+CONTEXT_WEIGHT = 0.4  #: a question word only the previous sentence has ("Accumulated loans ..." / "the lending (69%)")
+_EMPTY: frozenset[str] = frozenset()
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                      r"forty|fifty|hundred|thousand|million|billion|dozen|first|second|third)\b", re.IGNORECASE)
 _MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
@@ -326,7 +328,9 @@ def select_evidence(
         text = generation.documents[s.doc_id].text[s.start : s.end]
         dense = float(np.dot(vectors[sid], query_vec))
         st = stats.sentence_terms[sid] | stats.named_terms[s.doc_id]  # a sentence is read under its document's title
-        cover = sum(w if t in st else SYNONYM_WEIGHT * w if alts.get(t, frozenset()) & st else 0.0
+        before = stats.sentence_terms[sid - 1] if sid > 0 and generation.sentences[sid - 1].doc_id == s.doc_id else _EMPTY
+        cover = sum(w if t in st else SYNONYM_WEIGHT * w if alts.get(t, frozenset()) & st else
+                    CONTEXT_WEIGHT * w if t in before else 0.0
                     for t, w in weights.items()) / total_w
         score = settings.w_dense * dense + settings.w_cover * cover + settings.w_type * _type_bonus(kind, text, question) + prior
         score += named_doc.get(s.doc_id, 0.0)
