@@ -27,6 +27,16 @@ def test_money_questions_want_an_amount_of_money() -> None:
     assert not _MONEY.search("1,130 homes, farms and businesses")
 
 
+def test_a_share_of_money_wants_a_part_not_an_amount() -> None:
+    from lacqa.evidence import _has_type
+
+    q = "What share of the loans went to energy projects?"
+    assert _has_type("number", "A majority of the lending (69%) went to energy projects.", q)
+    assert _has_type("number", "One fifth of the loans went to energy.", q)
+    assert not _has_type("number", "Energy projects were a priority of the lenders.", q)
+    assert not _has_type("number", "The loans went to 12 energy projects.", "How much were the loans worth?")
+
+
 def test_a_sentence_is_read_under_its_documents_title(small_library) -> None:  # type: ignore[no-untyped-def]
     handbook = ("Brinmouth Community Solar Cooperative handbook\n\n"
                 "Welcome to the Brinmouth Community Solar Cooperative.\n\n"
@@ -72,3 +82,13 @@ def test_names_the_library_says_in_other_words_are_not_unknown(small_library) ->
     stats = term_stats(a.generation())
     assert _missing("Which anglophone West Indian country did he visit?", stats) == []
     assert _missing("Which Polynesian country did he visit?", stats) == ["Polynesian"]
+
+
+def test_a_sentence_leans_on_the_one_before(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({
+        "loans.txt": "Lending\n\nAccumulated loans reached 138 billion dollars by the end of the decade. "
+                     "A majority (69%) went to energy projects.\n",
+        "building.txt": "Building\n\nEnergy projects took a 51% share of construction work.\n",
+    }, filler=True)
+    ans = a.ask("What share of the accumulated loans went to energy projects?")
+    assert "69%" in ans.citations[0].quote

@@ -192,6 +192,8 @@ def _has_type(kind: str, text: str, question: str = "") -> bool:
     if kind in ("time", "published"):
         return bool(_YEAR.search(text) or _MONTH.search(text) or _NUMERIC_DATE.search(text))
     if kind == "number":
+        if _SHARE_ASKED.search(question):
+            return bool(re.search(r"\d\s*%|\bper ?cent\b", text, re.I) or _FRACTION.search(text))
         if _MONEY_ASKED.search(question) and not _MONEY.search(text):
             return False  # "what did it cost" wants an amount of money, not a count of households
         asked = set(re.findall(r"\d+", question))
@@ -202,6 +204,9 @@ def _has_type(kind: str, text: str, question: str = "") -> bool:
 
 _NUMBER_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
                            r"fifty|hundred|thousand|million|billion|dozen|half|third|quarter|fifth|majority)\b", re.I)
+#: "what share of the loans": a part of the whole (a percentage or a fraction), not an amount of money
+_SHARE_ASKED = re.compile(r"\b(share|percentage|proportion|fraction|portion|per ?cent|what part)\b", re.I)
+_FRACTION = re.compile(r"\b(half|third|thirds|quarter|quarters|fifth|fifths|tenth|tenths|majority|most|all)\b", re.I)
 _MONEY_ASKED = re.compile(r"\b(cost|costs|price|priced|worth|how much money|spend|spent|budget|invest\w*|loans?|lent|"
                           r"revenues?|income|profits?|turnover|earnings|salary|salaries|wages?|fees?|"
                           r"credit|funds?|funding|financ\w*|amount of money|dollars|yuan)\b", re.I)
