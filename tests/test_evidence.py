@@ -68,6 +68,12 @@ def test_a_question_may_name_the_document_by_its_date_and_agency(small_library) 
     about = {d.source: _about_document(g, d.doc_id).split() for d in g.documents.values()}
     assert {"November", "2008", "(Xinhua)"} <= set(about["report.txt"])
     assert {"February", "2016", "Zhu", "Qingqiao"} <= set(about["column.txt"])
+    from lacqa.answer import term_stats
+
+    naming = term_stats(g).naming_terms
+    by_source = {d.source: naming[d.doc_id] for d in g.documents.values()}
+    assert {"xinhua", "novemb", "2008"} <= by_source["report.txt"]
+    assert "leader" not in by_source["report.txt"], "the dateline's agency counts, not the text after it"
 
 
 def test_names_the_library_says_in_other_words_are_not_unknown(small_library) -> None:  # type: ignore[no-untyped-def]

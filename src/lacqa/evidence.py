@@ -69,6 +69,9 @@ class TermStats:
         self.vocab_words = _with_parts(self.vocab_words)
         #: title and author terms of each document, for questions that name one ("according to the paper on ...")
         self.named_terms = {d.doc_id: set(terms(f"{d.title} {d.author or ''}")) for d in generation.documents.values()}
+        #: what a question may call a document by: title, author, date (year, month) and the agency of its dateline
+        self.naming_terms = {d.doc_id: set(terms(_about_document(generation, d.doc_id, head=False)))
+                             for d in generation.documents.values()}
 
         self._doc_words: dict[str, set[str]] = {}
         self._doc_numbers: dict[str, set[str]] = {}
@@ -222,11 +225,12 @@ def _title_numbers(generation: Generation, quote: Evidence) -> set[str]:
 _MONTHS = ("January February March April May June July August September October November December").split()
 
 
-def _about_document(generation: Generation, doc_id: str) -> str:
+def _about_document(generation: Generation, doc_id: str, head: bool = True) -> str:
     """What a question may say to name a document rather than an event: its title, author, date (with the
     month spelled out and the year in full) and its head ("BEIJING, Nov. 21 (Xinhua)")."""
     d = generation.documents[doc_id]
-    parts = [d.title, d.author or "", d.date or "", d.text[:300]]
+    parts = [d.title, d.author or "", d.date or "",
+             d.text[:300] if head else " ".join(re.findall(r"\(([A-Z][\w ]{1,30})\)", d.text[:300]))]
     date = d.date or ""
     m = re.search(r"\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b", date)
     if m:
@@ -385,7 +389,7 @@ def select_evidence(
 
 
 _SOURCE_CUE = re.compile(r"\b(according to|per|in|by|from)\b[^?]*\b(article|paper|report|document|statement|"
-                         r"essay|study|speech|white paper)\b|\b(article|paper|report|essay)\b", re.I)
+                         r"essay|study|speech|white paper|piece|column|dispatch)\b|\b(article|paper|report|essay|piece)\b", re.I)
 
 
 def _named_documents(question: str, generation: Generation, stats: TermStats) -> dict[str, float]:
@@ -395,7 +399,7 @@ def _named_documents(question: str, generation: Generation, stats: TermStats) ->
         return {}
     qterms = set(terms(question))
     best: tuple[float, str] | None = None
-    for doc_id, named in stats.named_terms.items():
+    for doc_id, named in stats.naming_terms.items():
         weight = sum(stats.idf(t) for t in qterms & named)
         if weight and (best is None or weight > best[0]):
             best = (weight, doc_id)
@@ -405,7 +409,7 @@ def _named_documents(question: str, generation: Generation, stats: TermStats) ->
 
 
 NAMED_DOC_MIN_IDF = 4.0
-NAMED_DOC_BONUS = 0.05
+NAMED_DOC_BONUS = 0.1
 
 
 def _sentences_in(generation: Generation, hit: Hit) -> list[Sentence]:
