@@ -23,10 +23,17 @@ def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int]]:
         strip_whitespace=True,
     )
     spans: list[tuple[int, int]] = []
-    cursor = floor = 0
+    cursor = floor = prev_end = 0
     overlap = min(settings.overlap, settings.size // 2)
     for piece in splitter.split_text(text):
         start = text.find(piece, cursor)
+        # in repetitive text ("ab ab ab") the piece matches at several places around the previous chunk's end:
+        # take the latest one that does not leave a gap (the splitter overlaps only as much as fits)
+        if start >= 0 and spans:
+            limit = prev_end + len(text[prev_end:]) - len(text[prev_end:].lstrip())
+            later = text.find(piece, start + 1)
+            while 0 <= later <= limit:
+                start, later = later, text.find(piece, later + 1)
         if start < 0:  # overlap wider than asked for: fall back to anywhere after the previous start
             start = text.find(piece, floor)
         if start < 0:
@@ -35,6 +42,7 @@ def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int]]:
         # the next chunk begins after this one's start and shares at most `overlap` characters with it:
         # searching from there keeps repeated text from matching an earlier copy
         floor = start + 1
+        prev_end = start + len(piece)
         cursor = max(floor, start + len(piece) - overlap)
     return spans
 
