@@ -15,7 +15,7 @@ import numpy as np
 
 from .config import AnswerSettings
 from .errors import GenerationError
-from .evidence import _MONTH, _NUMERIC_DATE, _YEAR, Selection, TermStats, new_names, select_evidence
+from .evidence import MONTH, NUMERIC_DATE, YEAR, Selection, TermStats, new_names, select_evidence
 from .generate import Generator
 from .retrieve import Retriever
 from .store import Generation
@@ -143,7 +143,7 @@ def several_values(quote: str, question: str, kind: str) -> bool:
     if kind not in ("time", "number"):
         return False
     asked = set(re.findall(r"\d+", question))
-    years = set(_YEAR.findall(quote)) - asked
+    years = set(YEAR.findall(quote)) - asked
     if kind == "time":
         return len(years) >= 2
     return len({n for n in re.findall(r"\d+(?:[.,]\d+)*", quote) if n not in asked and n not in years}) >= 2
@@ -172,7 +172,7 @@ def answers_kind(text: str, question: str, kind: str) -> bool:
     asked = set(re.findall(r"\d+", question))
     if kind in ("time", "published"):
         found = set(re.findall(r"\b(1[5-9]\d\d|20\d\d)\b", text)) - asked
-        return bool(found) or bool(_MONTH.search(text) or _NUMERIC_DATE.search(text))
+        return bool(found) or bool(MONTH.search(text) or NUMERIC_DATE.search(text))
     numbers = set(re.findall(r"\d+", text)) - asked
     return bool(numbers) or bool(re.search(r"\b(two|three|four|five|six|seven|eight|nine|ten|twelve|"
                                            r"twenty|thirty|fifty|hundred|thousand|million|billion|half|third|"

@@ -22,14 +22,14 @@ from .synonyms import SYNONYM_WEIGHT, alternatives
 from .text import STOPWORDS, ordinals, terms, words
 from .types import Evidence, Hit
 
-_YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
+YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 CONTEXT_WEIGHT = 0.4  #: a question word only the previous sentence has ("Accumulated loans ..." / "the lending (69%)")
 _EMPTY: frozenset[str] = frozenset()
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                      r"forty|fifty|hundred|thousand|million|billion|dozen|first|second|third)\b", re.IGNORECASE)
-_MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
-                    r"(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)(?!\w)")
-_NUMERIC_DATE = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
+MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
+                   r"(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)(?!\w)")
+NUMERIC_DATE = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
 _NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
 
 
@@ -138,7 +138,7 @@ def _is_byline(text: str, author: str | None) -> bool:
 
 
 def _is_dateline(text: str, date: str | None) -> bool:
-    return (len(text) < 160 and bool(date and date in text)) or (len(text) < 80 and bool(_NUMERIC_DATE.search(text)))
+    return (len(text) < 160 and bool(date and date in text)) or (len(text) < 80 and bool(NUMERIC_DATE.search(text)))
 
 
 def _form_penalty(text: str) -> float:
@@ -193,14 +193,14 @@ def _asked(token: str, asked: set[str]) -> bool:
 def _has_type(kind: str, text: str, question: str = "") -> bool:
     """Does the text hold the kind of thing asked for, beyond what the question already says?"""
     if kind in ("time", "published"):
-        return bool(_YEAR.search(text) or _MONTH.search(text) or _NUMERIC_DATE.search(text))
+        return bool(YEAR.search(text) or MONTH.search(text) or NUMERIC_DATE.search(text))
     if kind == "number":
         if _SHARE_ASKED.search(question):
             return bool(re.search(r"\d\s*%|\bper ?cent\b", text, re.I) or _FRACTION.search(text))
         if _MONEY_ASKED.search(question) and not _MONEY.search(text):
             return False  # "what did it cost" wants an amount of money, not a count of households
         asked = set(re.findall(r"\d+", question))
-        figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", text) if n not in asked and not _YEAR.fullmatch(n)]
+        figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", text) if n not in asked and not YEAR.fullmatch(n)]
         return bool(figures) or bool(_NUMBER_WORDS.search(text))
     return True
 
@@ -261,7 +261,7 @@ def unmatched_specifics(
     out = [o for o in out if not (o.isdigit() and len(o) == 4 and o[2:] in _title_numbers(generation, quote))]
     hay_words = stats.doc_words(generation, quote.doc_id)
     for m in re.finditer(r"\b[A-Z][\w’'-]+", question):
-        if _MONTH.fullmatch(m.group()) and m.group()[:3].lower() in low:
+        if MONTH.fullmatch(m.group()) and m.group()[:3].lower() in low:
             continue  # "November" matches "Nov."
         w = re.sub(r"['’]s?$", "", m.group())
         tokens = _parts(w)
@@ -287,7 +287,7 @@ _COUNTRY_ASKED = re.compile(r"\b(?:in|to|from|with|for|of|and) (" + "|".join(map
 
 def _type_bonus(kind: str, text: str, question: str) -> float:
     if kind in ("time", "published"):
-        return 0.12 if (_YEAR.search(text) or _MONTH.search(text)) else -0.05
+        return 0.12 if (YEAR.search(text) or MONTH.search(text)) else -0.05
     if kind == "number":
         return 0.12 if _NUMBER.search(text) else -0.05
     if kind in ("person", "place", "org"):
