@@ -113,3 +113,23 @@ def test_api_endpoints_with_gradio_client(real: Assistant) -> None:
         assert len(report["unchanged"]) == 5 and not report["published"]
     finally:
         demo.close()
+
+
+def test_a_stream_resumed_on_another_thread_leaves_the_model_usable(real: Assistant) -> None:
+    """Web servers resume streaming generators on whichever worker thread is free."""
+    import threading
+
+    gen = real.generator
+    assert gen is not None
+    stream = gen.stream("The capital of France is", max_tokens=8, stop=["\n"], deadline_s=5.0)
+    first = next(stream)
+    rest: list[str] = []
+    t = threading.Thread(target=lambda: rest.extend(stream))
+    t.start()
+    t.join(30)
+    assert not t.is_alive() and (first + "".join(rest)).strip()
+    done: list[int] = []
+    t2 = threading.Thread(target=lambda: done.append(gen.count_tokens("still usable")))
+    t2.start()
+    t2.join(10)
+    assert done, "the model's lock was left held"

@@ -7,6 +7,7 @@ prompt is cut to fit ``n_ctx`` with room for the answer; generation stops at a d
 from __future__ import annotations
 
 import os
+import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -120,26 +121,48 @@ class LlamaGenerator:
         self, prompt: str, *, max_tokens: int, stop: Sequence[str], grammar: str | None = None,
         deadline_s: float = 5.0,
     ) -> Iterator[str]:
+        """Tokens as the model writes them. The model runs in a worker thread that holds the lock from start to
+        end: a web server resumes a streaming generator on whichever thread is free, and a lock taken on one
+        thread cannot be released on another (that left the model locked for good)."""
         llm = self._load()
         budget = self.n_ctx - max_tokens - 8
-        with self._lock:
-            tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-            if len(tokens) > budget:  # keep the end: the question and answer cue live there
-                raise GenerationError(f"prompt of {len(tokens)} tokens does not fit n_ctx={self.n_ctx}")
-            t_end = time.monotonic() + deadline_s
+        out: queue.Queue[object] = queue.Queue()
+        finished = object()
+        abandoned = threading.Event()
+
+        def work() -> None:
             try:
-                for part in llm.create_completion(
-                    prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0,
-                    stop=list(stop), stream=True, grammar=self._grammar(grammar) if grammar else None,
-                    seed=self.seed,
-                ):
-                    piece = part["choices"][0]["text"]  # type: ignore[index]
-                    if piece:
-                        yield piece
-                    if time.monotonic() > t_end:
-                        break
+                with self._lock:
+                    tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
+                    if len(tokens) > budget:  # keep the end: the question and answer cue live there
+                        raise GenerationError(f"prompt of {len(tokens)} tokens does not fit n_ctx={self.n_ctx}")
+                    t_end = time.monotonic() + deadline_s
+                    for part in llm.create_completion(
+                        prompt, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0,
+                        stop=list(stop), stream=True, grammar=self._grammar(grammar) if grammar else None,
+                        seed=self.seed,
+                    ):
+                        piece = part["choices"][0]["text"]  # type: ignore[index]
+                        if piece:
+                            out.put(piece)
+                        if time.monotonic() > t_end or abandoned.is_set():
+                            break
+            except GenerationError as exc:
+                out.put(exc)
             except (RuntimeError, ValueError) as exc:
-                raise GenerationError(f"the language model failed while drafting: {exc}") from exc
+                out.put(GenerationError(f"the language model failed while drafting: {exc}"))
+            finally:
+                out.put(finished)
+
+        worker = threading.Thread(target=work, name="lacqa-draft", daemon=True)
+        worker.start()
+        try:
+            while (item := out.get()) is not finished:
+                if isinstance(item, Exception):
+                    raise item
+                yield str(item)
+        finally:
+            abandoned.set()  # a caller that stops reading stops the model at its next token
 
 
 _LOG_CALLBACK = None
