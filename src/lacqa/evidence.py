@@ -72,6 +72,8 @@ class TermStats:
         #: what a question may call a document by: title, author, date (year, month) and the agency of its dateline
         self.naming_terms = {d.doc_id: set(terms(_about_document(generation, d.doc_id, head=False)))
                              for d in generation.documents.values()}
+        #: the same with the document's head, matched against what a question is specific about
+        self.about = {d.doc_id: _about_document(generation, d.doc_id) for d in generation.documents.values()}
 
         self._doc_words: dict[str, set[str]] = {}
         self._doc_numbers: dict[str, set[str]] = {}
@@ -253,7 +255,7 @@ def unmatched_specifics(
     """Years, numbers, ordinals and distinctive names the question is specific about that the best quote's
     surroundings (names: its whole document) do not mention: on the topic but about something else."""
     hay = " ".join([_context(generation, quote, 1500, 1500), *(h.chunk.text for h in hits[:2]),
-                    _about_document(generation, quote.doc_id)])  # "the November 2008 Xinhua report" names the document
+                    stats.about[quote.doc_id]])  # "the November 2008 Xinhua report" names the document
     found_numbers = set(re.findall(r"\d+", _CITATION.sub(" ", hay))) | stats.doc_numbers(generation, quote.doc_id)
     out = [n for n in re.findall(r"\b\d{2,}\b", question) if n not in found_numbers]
     low = hay.lower()
