@@ -323,6 +323,21 @@ def test_a_quote_with_several_dates_is_shown_whole_not_as_a_short_draft(small_li
     assert not ans.abstained and ans.mode == "quoted" and "2060" in ans.text
 
 
+def test_a_draft_naming_the_wrong_one_of_several_names_gives_way_to_the_quote(small_library) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.answer import several_names
+
+    quote = "Negotiations on an upgraded China-Chile FTA and the feasibility study on China-Colombia FTA advanced."
+    question = "Which agreement had a feasibility study that advanced?"
+    assert several_names("The China-Chile FTA [1].", quote, question, "other")
+    assert not several_names("The China-Colombia FTA [1].", quote, question, "other")
+    assert not several_names("Ana Lopez [1].", "The council is chaired by Ana Lopez.", "Who chairs it?", "person")
+    assert not several_names("In 2015 [1].", quote, question, "time")
+    a = small_library({"trade.txt": f"Trade\n\n{quote}\n"}, draft="The China-Chile FTA [1].")
+    ans = a.ask(question)
+    assert not ans.abstained and ans.mode == "quoted" and "China-Colombia FTA" in ans.text
+    assert any("names several" in n for n in ans.notes)
+
+
 def test_a_who_draft_without_a_new_name_gives_way_to_the_quote(small_library) -> None:  # type: ignore[no-untyped-def]
     a = small_library({"council.txt": "Council\n\nThe trade council is chaired by Ana Lopez, a former minister.\n"},
                       draft="The President of the trade council.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lacqa.aliases import Aliases, aliases, best_long_form, find_abbreviations
+from lacqa.aliases import Aliases, aliases, best_long_form, find_abbreviations, initialisms
 from lacqa.pipeline import Assistant
 from lacqa.places import CAPITALS
 
@@ -37,6 +37,29 @@ def test_expansion_adds_the_other_form_only() -> None:
     assert abbrevs.expand("What did Brazil export?") == "What did Brazil export?"
     assert abbrevs.expand("Which LACK of funds?") == "Which LACK of funds?"  # whole words only
     assert {"belt", "road"} <= abbrevs.extra_terms("Panama signed the BRI agreement.")
+
+
+def test_a_phrase_the_library_writes_as_an_undefined_initialism_is_matched() -> None:
+    known = {"FTA", "BRI", "LAC"}
+    assert initialisms("Which free trade agreement advanced?", known) == {"free trade agreement": "FTA"}
+    assert initialisms("Who joined the Belt and Road Initiative?", known) == {"Belt and Road Initiative": "BRI"}
+    assert initialisms("Latin America and the Caribbean", known) == {"Latin America and the Caribbean": "LAC"}
+    assert initialisms("Which foreign direct investment?", known) == {}  # FDI: not a token the library uses
+    assert initialisms("Is the FTA in force?", known) == {}  # the question already says it
+    library = Aliases(["Talks on the China-Chile FTA advanced."])
+    assert library.expand("Which free trade agreement advanced?").endswith(" FTA")
+
+
+def test_a_question_spelling_out_an_initialism_finds_the_sentence_using_it(
+    small_library: Callable[..., Assistant],
+) -> None:
+    assistant = small_library({
+        "trade.txt": "Trade notes\n\nFree trade agreements with Chile, Peru and Costa Rica were signed.\n\n"
+                     "Negotiations on a China-Colombia FTA advanced steadily in 2015.\n",
+    })
+    answer = assistant.ask("Which free trade agreement advanced steadily?")
+    assert not answer.abstained
+    assert answer.citations[0].quote.startswith("Negotiations on a China-Colombia FTA")
 
 
 def test_a_question_in_long_form_finds_a_passage_using_the_short_form(small_library: Callable[..., Assistant]) -> None:

@@ -4,6 +4,10 @@ standing for their countries, so that a question in one form finds passages writ
 Detection follows Schwartz & Hearst (2003): a short form in parentheses right after a phrase, or a phrase
 in parentheses right after a short form, where the short form's letters occur in order in the phrase and
 its first letter starts a word of it. Only definitions the documents themselves give are used.
+
+Documents also use initialisms they never define ("the feasibility study on China-Columbia FTA"): a phrase
+of the question whose initials spell a capitalised token the library uses ("free trade agreement" -> FTA)
+is taken to mean it.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 from typing import TYPE_CHECKING
 
 from .places import CAPITALS, COMMON_ALIASES
-from .text import terms
+from .text import STOPWORDS, terms
 
 if TYPE_CHECKING:
     from .store import Generation
@@ -77,6 +81,34 @@ def find_abbreviations(text: str) -> dict[str, set[str]]:
     return out
 
 
+_JOINERS = frozenset({"and", "of", "the", "for", "on", "in", "&"})
+_CAPS = re.compile(r"(?<![\w-])[A-Z]{2,6}(?![\w])")
+
+
+def initialisms(question: str, known: set[str] | frozenset[str]) -> dict[str, str]:
+    """Phrases of ``question`` spelled by a capitalised initialism in ``known`` -> that initialism:
+    "free trade agreement" -> "FTA", "Belt and Road Initiative" -> "BRI" (joining words such as "and"
+    and "of" are skipped). Phrases of two to six words that start and end with a content word."""
+    tokens = re.findall(r"[^\W\d_]+", question)
+    out: dict[str, str] = {}
+    for i, first in enumerate(tokens):
+        if first.lower() in _JOINERS or first.lower() in STOPWORDS:
+            continue
+        letters = ""
+        for j in range(i, min(i + 8, len(tokens))):
+            word = tokens[j]
+            if word.lower() in _JOINERS:
+                continue
+            if word.lower() in STOPWORDS:
+                break
+            letters += word[0].upper()
+            if len(letters) >= 2 and letters in known and letters not in question:
+                out[" ".join(tokens[i : j + 1])] = letters
+            if len(letters) == 6:
+                break
+    return out
+
+
 def _key(form: str) -> str:
     return " ".join(form.split()).lower() if " " in form.strip() else form
 
@@ -120,6 +152,8 @@ class Aliases:
             for target in targets:
                 reverse.setdefault(_key(target), set()).add(form)
         self._forms = {k: sorted(v) for k, v in reverse.items()}
+        #: capitalised tokens the library uses: initialisms a question's phrase may stand for
+        self.capitals = frozenset(m.group() for t in texts for m in _CAPS.finditer(t))
         self._form_res = _alternation(list(pairs))
         self._target_res = _alternation(sorted({t for ts in pairs.values() for t in ts}))
 
@@ -132,9 +166,13 @@ class Aliases:
         out = [t for k in self._found(self._form_res, text) for t in self._targets.get(k, [])]
         return list(dict.fromkeys(out))
 
+    def initialisms(self, question: str) -> dict[str, str]:
+        """Phrases of ``question`` the library may write as an initialism it uses ("free trade agreement": FTA)."""
+        return initialisms(question, self.capitals)
+
     def expand(self, text: str) -> str:
         """``text`` followed by what passages may say instead of its forms (for lexical search)."""
-        extra = self.targets(text)
+        extra = self.targets(text) + [a for a in self.initialisms(text).values() if a not in self.targets(text)]
         return f"{text} {' '.join(extra)}" if extra else text
 
     def extra_terms(self, text: str) -> set[str]:

@@ -149,6 +149,28 @@ def several_values(quote: str, question: str, kind: str) -> bool:
     return len({n for n in re.findall(r"\d+(?:[.,]\d+)*", quote) if n not in asked and n not in years}) >= 2
 
 
+_CLAUSE = re.compile(r"[,;:]|\b(?:and|but|while|whereas)\b")
+
+
+def several_names(text: str, quote: str, question: str, kind: str) -> bool:
+    """Does the draft name one of several names in the quote while another sits in a clause that matches the
+    question better? "Negotiations on an upgraded China-Chile FTA and the feasibility study on China-Columbia
+    FTA have advanced steadily": asked which agreement had the feasibility study, a small model names the first."""
+    if kind in ("time", "published", "number"):
+        return False
+    asked = set(terms(question))
+    clauses = []  # (names, question terms) of each clause of the quote
+    for part in _CLAUSE.split(quote):
+        names = [n for n in new_names(part, question, single=True) if not part.lstrip().startswith(n) or " " in n]
+        if names:
+            clauses.append((names, len(asked & set(terms(part)))))
+    if len({n for names, _ in clauses for n in names}) < 2:
+        return False
+    said = MARK.sub("", text)
+    drafted = [score for names, score in clauses if any(n in said for n in names)]
+    return bool(drafted) and max(drafted) < max(score for _, score in clauses)
+
+
 def restates_question(text: str, question: str) -> bool:
     """A draft whose every content word comes from the question ("China's policy paper [1]") answers nothing."""
     said = set(terms(MARK.sub("", text)))
@@ -282,6 +304,10 @@ def answer_stream(
             # not always the one asked for; the whole quote lets the reader see which is which
             text = ""
             notes.append("the best quote gives several figures or dates, so it is shown whole")
+        elif text and several_names(text, evidence[0].quote, question, selection.kind):
+            text = ""
+            notes.append("the best quote names several things and the draft picked one the question does not point to, "
+                         "so the quote is shown whole")
         elif text and "[1]" not in text:
             # the evidence ranks quote 1 as the answer; a draft resting only on weaker quotes may have picked a
             # distractor (another year, another figure) or seen what the ranking missed: both quotes are shown

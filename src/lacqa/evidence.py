@@ -312,6 +312,10 @@ def select_evidence(
     weights = {t: stats.idf(t) for t in qterms}
     total_w = sum(weights.values()) or 1.0
     alts = alternatives(question)  # "credit" is also covered, for less, by a sentence saying "loans"
+    spelled: dict[str, frozenset[str]] = {}  # "free trade agreement" is covered in full by a sentence saying "FTA"
+    for phrase, short in stats.aliases.initialisms(question).items():
+        for t in terms(phrase):
+            spelled[t] = spelled.get(t, frozenset()) | frozenset(terms(short))
     kind = answer_type(question)
     vectors = generation.sentence_vectors()
     seen: dict[int, float] = {}
@@ -340,7 +344,7 @@ def select_evidence(
         dense = float(np.dot(vectors[sid], query_vec))
         st = stats.sentence_terms[sid] | stats.named_terms[s.doc_id]  # a sentence is read under its document's title
         before = stats.sentence_terms[sid - 1] if sid > 0 and generation.sentences[sid - 1].doc_id == s.doc_id else _EMPTY
-        cover = sum(w if t in st else SYNONYM_WEIGHT * w if alts.get(t, frozenset()) & st else
+        cover = sum(w if t in st or spelled.get(t, _EMPTY) & st else SYNONYM_WEIGHT * w if alts.get(t, frozenset()) & st else
                     CONTEXT_WEIGHT * w if t in before else 0.0
                     for t, w in weights.items()) / total_w
         score = settings.w_dense * dense + settings.w_cover * cover + settings.w_type * _type_bonus(kind, text, question) + prior
