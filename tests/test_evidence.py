@@ -98,3 +98,46 @@ def test_a_sentence_leans_on_the_one_before(small_library) -> None:  # type: ign
     }, filler=True)
     ans = a.ask("What share of the accumulated loans went to energy projects?")
     assert "69%" in ans.citations[0].quote
+
+
+@pytest.mark.parametrize(("question", "noun"), [
+    ("How many Chinese tourists visited the region?", "tourist"),
+    ("How many Confucius Institutes operate in Brazil?", "institut"),
+    ("Roughly how many people from poorer nations were trained?", None),  # "people": no check
+    ("How many of them came?", None),
+    ("What is the capacity?", None),
+])
+def test_what_how_many_counts(question: str, noun: str | None) -> None:
+    from lacqa.evidence import counted_noun
+
+    assert counted_noun(question) == noun
+
+
+def test_a_count_of_something_else_does_not_answer_how_many() -> None:
+    from lacqa.evidence import _has_type
+
+    q = "How many students go to study in the region every year?"
+    assert not _has_type("number", "There are now 39 institutes and 11 classrooms in the region.", q)
+    assert _has_type("number", "Every year nearly 10,000 students pursue their studies there.", q)
+    assert _has_type("number", "Nearly 10,000 pupils enrol.", "How many pupils enrol?")
+
+
+def test_a_quote_dated_to_another_year_is_not_about_the_year_asked(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({"coop.txt": "Cooperative handbook\n\nThe cooperative was founded in 2019 in the village hall.\n\n"
+                                   "At the end of December 2023 the cooperative had 326 members.\n\n"
+                                   "In 2015 the forum met. It adopted a plan for the region.\n\n"
+                                   "The plan covers 2016-2020 and all member states.\n"})
+    ans = a.ask("How many members did the cooperative have at the end of 2022?")
+    assert ans.abstained and "2022" in (ans.reason or "")
+    assert not a.ask("How many members did the cooperative have at the end of 2023?").abstained
+    assert not a.ask("What did the forum adopt in 2015?").abstained  # the year is in the sentence before
+    from lacqa.evidence import _other_years
+    from lacqa.types import Evidence
+
+    gen = a.generation()
+    doc = next(iter(gen.documents.values()))
+    start = doc.text.index("The plan covers")
+    quote = Evidence(doc.doc_id, doc.source, doc.title, start, start + 27, doc.text[start : start + 27], 1.0)
+    assert _other_years("Which states does the plan cover in 2018?", quote, gen) == []  # inside the span it gives
+    assert _other_years("Which states did the plan cover in 2021?", quote, gen) == ["2021"]
+    assert _other_years("Which states did the plan cover in the 2010s?", quote, gen) == []  # a decade

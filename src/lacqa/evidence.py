@@ -201,10 +201,34 @@ def _has_type(kind: str, text: str, question: str = "") -> bool:
             return bool(re.search(r"\d\s*%|\bper ?cent\b", text, re.I) or _FRACTION.search(text))
         if _MONEY_ASKED.search(question) and not _MONEY.search(text):
             return False  # "what did it cost" wants an amount of money, not a count of households
+        counted = counted_noun(question)
+        if counted and counted not in terms(text) and not (alternatives(question).get(counted, _EMPTY) & set(terms(text))):
+            return False  # "how many students": a count of institutes does not answer
         asked = set(re.findall(r"\d+", question))
         figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", text) if n not in asked and not YEAR.fullmatch(n)]
         return bool(figures) or bool(_NUMBER_WORDS.search(text))
     return True
+
+
+_HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s*){1,4})", re.I)
+
+
+def counted_noun(question: str) -> str | None:
+    """The stem of what "how many" counts: its first plural noun ("how many Chinese tourists" -> "tourist");
+    None for irregular plurals ("people") and other questions."""
+    m = _HOW_MANY.search(question)
+    if not m:
+        return None
+    phrase = []  # the words before the first function word: "people from poorer nations" counts people
+    for w in m.group(1).split():
+        if w.lower() in STOPWORDS:
+            break
+        phrase.append(w)
+    word = next((w for w in phrase if re.search(r"[^su]s$", w.lower()) and not w.lower().endswith("is")), None)
+    if word is None:
+        return None
+    found = terms(word)
+    return found[0] if found else None
 
 
 _NUMBER_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
@@ -261,6 +285,7 @@ def unmatched_specifics(
     low = hay.lower()
     out += [o for o in dict.fromkeys(ordinals(question, first=False)) if o not in low]
     out = [o for o in out if not (o.isdigit() and len(o) == 4 and o[2:] in _title_numbers(generation, quote))]
+    out += [y for y in _other_years(question, quote, generation) if y not in out]
     hay_words = stats.doc_words(generation, quote.doc_id)
     for m in re.finditer(r"\b[A-Z][\w’'-]+", question):
         if MONTH.fullmatch(m.group()) and m.group()[:3].lower() in low:
@@ -285,6 +310,26 @@ def unmatched_specifics(
 
 
 _COUNTRY_ASKED = re.compile(r"\b(?:in|to|from|with|for|of|and) (" + "|".join(map(re.escape, COUNTRIES)) + r")\b")
+
+
+_SPAN = re.compile(r"\b(1[5-9]\d\d|20\d\d)\s*(?:-|–|to|and|until)\s*(1[5-9]\d\d|20\d\d)\b")
+
+
+def _other_years(question: str, quote: Evidence, generation: Generation) -> list[str]:
+    """Years the question asks about when the quote itself is dated to other years ("At the end of December
+    2023 the cooperative had 326 members" does not say how many it had in 2022). A year in the sentence before
+    ("In 2015 the forum met. It adopted ...") or a span covering it ("2015-2019") counts as said."""
+    asked = sorted({m.group(1) for m in YEAR.finditer(question) if not m.group().endswith("s")})  # "the 2000s": a decade
+    if not asked:
+        return []
+    own = _CITATION.sub(" ", quote.quote)
+    said = {m.group(1) for m in YEAR.finditer(own)}
+    if not said:
+        return []
+    before = _CITATION.sub(" ", _context(generation, quote, 250, 0))
+    spans = [(int(a), int(b)) for a, b in _SPAN.findall(own)]
+    return [y for y in asked if y not in said and y not in before
+            and not any(a <= int(y) <= b for a, b in spans)]
 
 
 def _type_bonus(kind: str, text: str, question: str) -> float:
