@@ -14,6 +14,9 @@ from lacqa.evidence import _MONEY, _MONEY_ASKED, answer_type
     ("Which company supplied the battery?", "org"),
     ("Who is the treasurer of the cooperative?", "person"),
     ("What is the cooperative's mission?", "other"),
+    ("What was Argentina's GDP growth rate in 2021?", "number"),
+    ("Which territory do nations of that area avoid formal links with?", "other"),  # "area" is not what is asked
+    ("Which three passageways does the production capacity model build?", "other"),
 ])
 def test_answer_type(question: str, kind: str) -> None:
     assert answer_type(question) == kind
@@ -141,3 +144,19 @@ def test_a_quote_dated_to_another_year_is_not_about_the_year_asked(small_library
     assert _other_years("Which states does the plan cover in 2018?", quote, gen) == []  # inside the span it gives
     assert _other_years("Which states did the plan cover in 2021?", quote, gen) == ["2021"]
     assert _other_years("Which states did the plan cover in the 2010s?", quote, gen) == []  # a decade
+
+
+def test_a_paraphrase_no_retrieved_passage_holds_is_still_found(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({
+        "talks.txt": "Talks\n\nFormal links were discussed at length during the talks in the capital.\n",
+        "policy.txt": "Policy\n\nMost countries in the region avoid official ties with Taiwan.\n",
+    })
+    search = a.retriever.search
+    # retrieval ranks only the talks (the case of a paraphrase both lists miss); the dense sentence list is off
+    a.retriever.search = lambda gen, q, k=None, **kw: [h for h in search(gen, q, 5, **kw)
+                                                       if h.chunk.source == "talks.txt"]
+    a.settings.answer.dense_sentences = 0
+    question = "Which territory do nations of the area avoid formal links with?"
+    assert a.ask(question).citations[0].quote.endswith("with Taiwan.")
+    a.settings.answer.lexical_sentences = 0
+    assert "Taiwan" not in a.ask(question).citations[0].quote

@@ -43,6 +43,7 @@ class AnswerSettings(BaseModel):
     w_type: float = Field(1.0, description="weight of the answer-type bonus (a year for 'when', ...)")
     refit_margin: float = Field(0.05, ge=0.0, description="how far below the best a quote that fits the question's year/kind may be promoted from")
     dense_sentences: int = Field(8, ge=0, le=100, description="nearest sentences library-wide added as candidates")
+    lexical_sentences: int = Field(8, ge=0, le=100, description="sentences library-wide covering most of the question's terms (synonyms included) added as candidates")
     max_question_chars: int = Field(500, ge=20)
     min_confidence: float = Field(0.25, description="below this evidence score the assistant abstains")
     draft: bool = Field(True, description="let the language model draft a sentence from the quotes")

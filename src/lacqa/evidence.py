@@ -63,6 +63,11 @@ class TermStats:
             for t in ts:
                 df[t] = df.get(t, 0) + 1
         self.df = df
+        postings: dict[str, list[int]] = {}
+        for sid, ts in enumerate(self.sentence_terms):
+            for t in ts:
+                postings.setdefault(t, []).append(sid)
+        self.postings = postings  #: term -> ids of the sentences that have it
         self.vocab_words: set[str] = set()
         for doc in generation.documents.values():
             self.vocab_words.update(words(doc.text))
@@ -98,6 +103,24 @@ class TermStats:
         return math.log(1 + self.n / (1 + self.df.get(term, 0)))
 
 
+_MEASURE = re.compile(
+    r"\b(percentage|percent|share|proportion|number|amount|value|total|population|rate|cost|price|size|length|sum|"
+    r"figure|volume|capacity|revenue|income|profit|turnover|earnings|budget|output|salary|wages?|fees?|area|distance|"
+    r"height|depth|weight|duration|speed)\b")
+
+
+def _asked_for(q: str) -> str:
+    """The noun phrase a what/which question asks for: "what was argentina's gdp growth rate in 2021" -> "argentina's
+    gdp growth rate"; "which territory do nations of that area avoid" -> "territory" (not "area")."""
+    rest = re.sub(r"^(what|which)\s+((is|was|were|are|will be)\s+)?((the|a|an)\s+)?", "", q)
+    head = []
+    for w in re.findall(r"[\w'’-]+|[^\w\s]", rest):
+        if not re.match(r"[\w'’-]", w) or (w in STOPWORDS and w not in ("total", "number")):
+            break
+        head.append(w)
+    return " ".join(head)
+
+
 def answer_type(question: str) -> str:
     q = question.lower()
     if re.search(r"\b(who (wrote|authored|is the author)|author of|written by|whose (article|paper|report))\b", q):
@@ -110,9 +133,7 @@ def answer_type(question: str) -> str:
         return "time"
     if re.search(r"\b(how many|how much|how large|how big|how long|how far|how high)\b", q) or (
         re.match(r"^(what|which)\b", q)
-        and re.search(r"\b(percentage|percent|share|proportion|number|amount|value|total|population|rate|cost|"
-                      r"price|size|length|sum|figure|volume|capacity|revenue|income|profit|turnover|earnings|budget|output|"
-                      r"salary|wages?|fees?|area|distance|height|depth|weight|duration|speed)\b", q)
+        and _MEASURE.search(_asked_for(q))
     ):
         return "number"
     if re.search(r"\b(which|what) ([\w-]+ ){0,2}(company|companies|firm|firms|bank|banks|corporation|newspaper|"
@@ -368,6 +389,19 @@ def select_evidence(
         sims = vectors @ query_vec
         for sid in np.argsort(-sims)[: settings.dense_sentences]:
             seen[int(sid)] = 0.0
+    if settings.lexical_sentences:  # the sentences that cover most of the question, synonyms included: the
+        # paraphrase whose chunk neither list ranks ("nearly all nations ... formal links" / "official ties")
+        cover_of: dict[int, float] = {}
+        for t, w in weights.items():
+            got = dict.fromkeys(stats.postings.get(t, ()), w)
+            for a in spelled.get(t, _EMPTY):
+                got.update(dict.fromkeys((i for i in stats.postings.get(a, ()) if i not in got), w))
+            for a in alts.get(t, _EMPTY):
+                got.update(dict.fromkeys((i for i in stats.postings.get(a, ()) if i not in got), SYNONYM_WEIGHT * w))
+            for sid, v in got.items():
+                cover_of[sid] = cover_of.get(sid, 0.0) + v
+        for sid in sorted(cover_of, key=lambda i: (-cover_of[i], i))[: settings.lexical_sentences]:
+            seen.setdefault(sid, 0.0)
     for rank, hit in enumerate(hits):
         prior = 0.08 / (1 + rank)
         for s in _sentences_in(generation, hit):
