@@ -19,14 +19,13 @@ from .config import AnswerSettings
 from .places import COUNTRIES
 from .store import Generation, Sentence
 from .synonyms import SYNONYM_WEIGHT, alternatives
-from .text import STOPWORDS, ordinals, terms, words
+from .text import CARDINALS, NUMBER_WORDS, STOPWORDS, ordinals, terms, words
 from .types import Evidence, Hit
 
 YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 CONTEXT_WEIGHT = 0.4  #: a question word only the previous sentence has ("Accumulated loans ..." / "the lending (69%)")
 _EMPTY: frozenset[str] = frozenset()
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-                     r"forty|fifty|hundred|thousand|million|billion|dozen|first|second|third)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"\d|\b(" + "|".join(["one", *CARDINALS, "first", "second", "third"]) + r")\b", re.I)  # a figure or rank
 MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
                    r"(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)(?!\w)")
 NUMERIC_DATE = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
@@ -227,7 +226,7 @@ def _has_type(kind: str, text: str, question: str = "") -> bool:
             return False  # "how many students": a count of institutes does not answer
         asked = set(re.findall(r"\d+", question))
         figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", text) if n not in asked and not YEAR.fullmatch(n)]
-        return bool(figures) or bool(_NUMBER_WORDS.search(text))
+        return bool(figures) or bool(NUMBER_WORDS.search(text))
     return True
 
 
@@ -252,8 +251,6 @@ def counted_noun(question: str) -> str | None:
     return found[0] if found else None
 
 
-_NUMBER_WORDS = re.compile(r"\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
-                           r"fifty|hundred|thousand|million|billion|dozen|half|third|quarter|fifth|majority)\b", re.I)
 #: "what share of the loans": a part of the whole (a percentage or a fraction), not an amount of money
 _SHARE_ASKED = re.compile(r"\b(share|percentage|proportion|fraction|portion|per ?cent|what part)\b", re.I)
 _FRACTION = re.compile(r"\b(half|third|thirds|quarter|quarters|fifth|fifths|tenth|tenths|majority|most|all)\b", re.I)

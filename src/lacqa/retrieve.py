@@ -50,21 +50,15 @@ def fuse(
     synonym: list[tuple[int, float]] | None = None,
 ) -> list[tuple[int, float, int | None, int | None]]:
     """Weighted RRF: score = sum of w/(k+rank) over the lists; returns (row, score, rank_d, rank_l)."""
-    table: dict[int, list] = {}
-    for rank, (row, _) in enumerate(dense, start=1):
-        table.setdefault(row, [0.0, None, None])
-        table[row][0] += settings.dense_weight / (settings.rrf_k + rank)
-        table[row][1] = rank
-    for rank, (row, _) in enumerate(lexical, start=1):
-        table.setdefault(row, [0.0, None, None])
-        table[row][0] += settings.lexical_weight / (settings.rrf_k + rank)
-        table[row][2] = rank
-    for rank, (row, _) in enumerate(sentences or [], start=1):
-        table.setdefault(row, [0.0, None, None])
-        table[row][0] += settings.sentence_weight / (settings.rrf_k + rank)
-    for rank, (row, _) in enumerate(synonym or [], start=1):
-        table.setdefault(row, [0.0, None, None])
-        table[row][0] += settings.synonym_weight / (settings.rrf_k + rank)
+    table: dict[int, list] = {}  # row -> [score, rank in the dense list, rank in the lexical list]
+    lists = [(dense, settings.dense_weight, 1), (lexical, settings.lexical_weight, 2),
+             (sentences or [], settings.sentence_weight, None), (synonym or [], settings.synonym_weight, None)]
+    for ranked, weight, slot in lists:
+        for rank, (row, _) in enumerate(ranked, start=1):
+            entry = table.setdefault(row, [0.0, None, None])
+            entry[0] += weight / (settings.rrf_k + rank)
+            if slot is not None:
+                entry[slot] = rank
     fused = [(row, v[0], v[1], v[2]) for row, v in table.items()]
     fused.sort(key=lambda x: (-x[1], x[0]))
     return fused

@@ -49,6 +49,12 @@ def terms(text: str) -> list[str]:
     return out
 
 
+#: figures written in words: "two", "thirty", "a dozen", "one fifth", "two thirds"
+CARDINALS = ("two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty sixty seventy "
+             "eighty ninety hundred thousand million billion dozen").split()
+FRACTIONS = "half halves third thirds quarter quarters fifth fifths tenth tenths".split()
+NUMBER_WORDS = re.compile(r"\b(" + "|".join(CARDINALS + FRACTIONS) + r")\b", re.I)
+
 _ORDINAL = re.compile(r"\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
                       r"\d+(?:st|nd|rd|th))\b", re.I)
 _FRACTION_BEFORE = re.compile(r"(\b(one|a|an|two|three|four|five)[-\s]|-)$", re.I)
