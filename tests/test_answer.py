@@ -224,12 +224,12 @@ def test_a_draft_that_only_restates_the_question_is_replaced_by_the_quote(built:
 
 
 def test_money_questions_want_an_amount_of_money() -> None:
-    from lacqa.evidence import _has_type
+    from lacqa.kinds import holds_type
 
     q = "What did the hydroelectric plant cost?"
-    assert not _has_type("number", "It could supply power to 1.5 million households.", q)
-    assert _has_type("number", "It cost US$4.7 billion to build.", q)
-    assert _has_type("number", "It could supply power to 1.5 million households.", "How many households get power?")
+    assert not holds_type("number", "It could supply power to 1.5 million households.", q)
+    assert holds_type("number", "It cost US$4.7 billion to build.", q)
+    assert holds_type("number", "It could supply power to 1.5 million households.", "How many households get power?")
 
 
 def test_publication_dates_come_from_the_date_line(built: Assistant) -> None:

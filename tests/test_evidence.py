@@ -3,7 +3,7 @@ and sentences read under their document's title."""
 
 import pytest
 
-from lacqa.evidence import _MONEY, _MONEY_ASKED, answer_type
+from lacqa.kinds import _MONEY, _MONEY_ASKED, answer_type
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -31,13 +31,13 @@ def test_money_questions_want_an_amount_of_money() -> None:
 
 
 def test_a_share_of_money_wants_a_part_not_an_amount() -> None:
-    from lacqa.evidence import _has_type
+    from lacqa.kinds import holds_type
 
     q = "What share of the loans went to energy projects?"
-    assert _has_type("number", "A majority of the lending (69%) went to energy projects.", q)
-    assert _has_type("number", "One fifth of the loans went to energy.", q)
-    assert not _has_type("number", "Energy projects were a priority of the lenders.", q)
-    assert not _has_type("number", "The loans went to 12 energy projects.", "How much were the loans worth?")
+    assert holds_type("number", "A majority of the lending (69%) went to energy projects.", q)
+    assert holds_type("number", "One fifth of the loans went to energy.", q)
+    assert not holds_type("number", "Energy projects were a priority of the lenders.", q)
+    assert not holds_type("number", "The loans went to 12 energy projects.", "How much were the loans worth?")
 
 
 def test_a_sentence_is_read_under_its_documents_title(small_library) -> None:  # type: ignore[no-untyped-def]
@@ -111,18 +111,18 @@ def test_a_sentence_leans_on_the_one_before(small_library) -> None:  # type: ign
     ("What is the capacity?", None),
 ])
 def test_what_how_many_counts(question: str, noun: str | None) -> None:
-    from lacqa.evidence import counted_noun
+    from lacqa.kinds import counted_noun
 
     assert counted_noun(question) == noun
 
 
 def test_a_count_of_something_else_does_not_answer_how_many() -> None:
-    from lacqa.evidence import _has_type
+    from lacqa.kinds import holds_type
 
     q = "How many students go to study in the region every year?"
-    assert not _has_type("number", "There are now 39 institutes and 11 classrooms in the region.", q)
-    assert _has_type("number", "Every year nearly 10,000 students pursue their studies there.", q)
-    assert _has_type("number", "Nearly 10,000 pupils enrol.", "How many pupils enrol?")
+    assert not holds_type("number", "There are now 39 institutes and 11 classrooms in the region.", q)
+    assert holds_type("number", "Every year nearly 10,000 students pursue their studies there.", q)
+    assert holds_type("number", "Nearly 10,000 pupils enrol.", "How many pupils enrol?")
 
 
 def test_a_quote_dated_to_another_year_is_not_about_the_year_asked(small_library) -> None:  # type: ignore[no-untyped-def]

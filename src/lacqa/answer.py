@@ -15,7 +15,8 @@ import numpy as np
 
 from .config import AnswerSettings
 from .errors import GenerationError
-from .evidence import MONTH, NUMERIC_DATE, YEAR, Selection, TermStats, new_names, select_evidence
+from .evidence import Selection, TermStats, select_evidence
+from .kinds import MONTH, NUMERIC_DATE, YEAR, new_names
 from .generate import Generator
 from .retrieve import Retriever
 from .store import Generation

@@ -16,20 +16,24 @@ import numpy as np
 
 from .aliases import aliases
 from .config import AnswerSettings
+from .kinds import (
+    MONTH,
+    NUMERIC_DATE,
+    UNIT_ASKED,
+    YEAR,
+    answer_type,
+    holds_type,
+    new_names,
+    type_bonus,
+)
 from .places import COUNTRIES
 from .store import Generation, Sentence
 from .synonyms import SYNONYM_WEIGHT, alternatives
-from .text import CARDINALS, NUMBER_WORDS, STOPWORDS, ordinals, terms, words
+from .text import STOPWORDS, ordinals, terms, words
 from .types import Evidence, Hit
 
-YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b")
 CONTEXT_WEIGHT = 0.4  #: a question word only the previous sentence has ("Accumulated loans ..." / "the lending (69%)")
 _EMPTY: frozenset[str] = frozenset()
-_NUMBER = re.compile(r"\d|\b(" + "|".join(["one", *CARDINALS, "first", "second", "third"]) + r")\b", re.I)  # a figure or rank
-MONTH = re.compile(r"\b(January|February|March|April|May|June|July|August|September|October|November|December|"
-                   r"(Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.)(?!\w)")
-NUMERIC_DATE = re.compile(r"\b(\d{1,2}/\d{1,2}/\d{2,4}|\d{4}-\d{2}-\d{2})\b")
-_NAME = re.compile(r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*\b")
 
 
 @dataclass(frozen=True)
@@ -102,52 +106,6 @@ class TermStats:
         return math.log(1 + self.n / (1 + self.df.get(term, 0)))
 
 
-_MEASURE = re.compile(
-    r"\b(percentage|percent|share|proportion|number|amount|value|total|population|rate|cost|price|size|length|sum|"
-    r"figure|volume|capacity|revenue|income|profit|turnover|earnings|budget|output|salary|wages?|fees?|area|distance|"
-    r"height|depth|weight|duration|speed)\b")
-
-
-def _asked_for(q: str) -> str:
-    """The noun phrase a what/which question asks for: "what was argentina's gdp growth rate in 2021" -> "argentina's
-    gdp growth rate"; "which territory do nations of that area avoid" -> "territory" (not "area")."""
-    rest = re.sub(r"^(what|which)\s+((is|was|were|are|will be)\s+)?((the|a|an)\s+)?", "", q)
-    head = []
-    for w in re.findall(r"[\w'’-]+|[^\w\s]", rest):
-        if not re.match(r"[\w'’-]", w) or (w in STOPWORDS and w not in ("total", "number")):
-            break
-        head.append(w)
-    return " ".join(head)
-
-
-def answer_type(question: str) -> str:
-    q = question.lower()
-    if re.search(r"\b(who (wrote|authored|is the author)|author of|written by|whose (article|paper|report))\b", q):
-        return "author"
-    if re.search(r"\b(when|what year|which year|what date|which date|in what year)\b", q) and re.search(
-        r"\b(published|posted|dated|put online)\b|\bpublication date\b", q
-    ):
-        return "published"
-    if re.search(r"\b(when|what year|which year|what date|which date|in what year|how long ago|since when)\b", q):
-        return "time"
-    if re.search(r"\b(how many|how much|how large|how big|how long|how far|how high)\b", q) or (
-        re.match(r"^(what|which)\b", q)
-        and _MEASURE.search(_asked_for(q))
-    ):
-        return "number"
-    if re.search(r"\b(which|what) ([\w-]+ ){0,2}(company|companies|firm|firms|bank|banks|corporation|newspaper|"
-                 r"newspapers|daily|agency|agencies|organi[sz]ations?)\b", q):
-        return "org"
-    if re.search(r"\b(who|whom|whose|which (person|president|minister|leader|author))\b", q) or re.search(
-        r"\bnames? of (the |an? )?([\w'’-]+ ){0,3}(ambassador|president|minister|director|secretary|envoy|"
-        r"representative|spokes\w+|chair\w*|leader|founder|governor|mayor|ceo|head)s?\b", q
-    ):
-        return "person"
-    if re.search(r"\b(where|which (country|countries|city|cities|nation|nations|region|place))\b", q):
-        return "place"
-    return "other"
-
-
 _REFERENCE = re.compile(r"\(\d{4}\)\.|\bpp\. ?\d|Available at:|\(Accessed|\bdoi:|https?://|\*[^*]{3,}\*,? \d|"
                         r"^\(?[A-Z][\w&.\s-]{1,40} \d{4}\)")
 #: an in-text citation, "(Wang, 2017: 64)", "(Sullivan & Lum, 2022)": its year dates a publication, not an event
@@ -172,92 +130,6 @@ def _form_penalty(text: str) -> float:
     if len(text) < 120 and not text.rstrip("*_ ").endswith((".", "!", "?", ";", ":", ")", "\u201d", '"')):
         return 0.2  # a heading or a caption
     return 0.0
-
-
-_UNIT_ASKED = re.compile(r"\bin (megawatts|gigawatts|kilowatts|tons|tonnes|kilometres|kilometers|miles|hectares|"
-                         r"acres|barrels|yuan|dollars|euros|pesos|percent)\b", re.I)
-
-
-_TITLES = frozenset("""president vice prime minister secretary general director deputy chairman chairwoman chair
-    ambassador envoy king queen prince mr mrs ms dr prof sir chief premier governor mayor senator""".split())
-
-
-def new_names(text: str, question: str, single: bool = False) -> list[str]:
-    """Capitalised names in ``text`` (multi-word ones, or any with ``single``) with a word the question does
-    not contain; citations like "(REVE, 2018)" and possessives aside."""
-    asked = {re.sub(r"'s$", "", w) for w in words(question)}
-    text = re.sub(r"\([^()]*\b\d{4}\b[^()]*\)", " ", text)
-    pattern = r"\b[A-Z][\w&'’-]+(?:\s+(?:of|de|del|la|and\s+)?[A-Z][\w&'’-]+)*" if single else \
-        r"\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+"
-    out = []
-    for m in re.finditer(pattern, text):
-        tokens = [re.sub(r"'s$", "", t) for t in words(m.group()) if t not in STOPWORDS and t not in _TITLES]
-        if tokens and any(not _asked(t, asked) for t in tokens):
-            out.append(m.group())
-    return out
-
-
-def _asked(token: str, asked: set[str]) -> bool:
-    """The question has this word or a form of it ("China" for "Chinese", "Peru" for "Peruvian")."""
-    if token in asked:
-        return True
-    for a in asked:
-        n = 0
-        for x, y in zip(token, a):
-            if x != y:
-                break
-            n += 1
-        if n >= 4 and n >= 0.7 * min(len(token), len(a)):
-            return True
-    return False
-
-
-def _has_type(kind: str, text: str, question: str = "") -> bool:
-    """Does the text hold the kind of thing asked for, beyond what the question already says?"""
-    if kind in ("time", "published"):
-        return bool(YEAR.search(text) or MONTH.search(text) or NUMERIC_DATE.search(text))
-    if kind == "number":
-        if _SHARE_ASKED.search(question):
-            return bool(re.search(r"\d\s*%|\bper ?cent\b", text, re.I) or _FRACTION.search(text))
-        if _MONEY_ASKED.search(question) and not _MONEY.search(text):
-            return False  # "what did it cost" wants an amount of money, not a count of households
-        counted = counted_noun(question)
-        if counted and counted not in terms(text) and not (alternatives(question).get(counted, _EMPTY) & set(terms(text))):
-            return False  # "how many students": a count of institutes does not answer
-        asked = set(re.findall(r"\d+", question))
-        figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", text) if n not in asked and not YEAR.fullmatch(n)]
-        return bool(figures) or bool(NUMBER_WORDS.search(text))
-    return True
-
-
-_HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s*){1,4})", re.I)
-
-
-def counted_noun(question: str) -> str | None:
-    """The stem of what "how many" counts: its first plural noun ("how many Chinese tourists" -> "tourist");
-    None for irregular plurals ("people") and other questions."""
-    m = _HOW_MANY.search(question)
-    if not m:
-        return None
-    phrase = []  # the words before the first function word: "people from poorer nations" counts people
-    for w in m.group(1).split():
-        if w.lower() in STOPWORDS:
-            break
-        phrase.append(w)
-    word = next((w for w in phrase if re.search(r"[^su]s$", w.lower()) and not w.lower().endswith("is")), None)
-    if word is None:
-        return None
-    found = terms(word)
-    return found[0] if found else None
-
-
-#: "what share of the loans": a part of the whole (a percentage or a fraction), not an amount of money
-_SHARE_ASKED = re.compile(r"\b(share|percentage|proportion|fraction|portion|per ?cent|what part)\b", re.I)
-_FRACTION = re.compile(r"\b(half|third|thirds|quarter|quarters|fifth|fifths|tenth|tenths|majority|most|all)\b", re.I)
-_MONEY_ASKED = re.compile(r"\b(cost|costs|price|priced|worth|how much money|spend|spent|budget|invest\w*|loans?|lent|"
-                          r"revenues?|income|profits?|turnover|earnings|salary|salaries|wages?|fees?|"
-                          r"credit|funds?|funding|financ\w*|amount of money|dollars|yuan)\b", re.I)
-_MONEY = re.compile(r"[$€£¥]|\b(US\$|USD|dollars?|yuan|RMB|renminbi|euros?|pesos?|reais|real|pounds? sterling|pence)\b", re.I)
 
 
 def _title_numbers(generation: Generation, quote: Evidence) -> set[str]:
@@ -350,18 +222,6 @@ def _other_years(question: str, quote: Evidence, generation: Generation) -> list
             and not any(a <= int(y) <= b for a, b in spans)]
 
 
-def _type_bonus(kind: str, text: str, question: str) -> float:
-    if kind in ("time", "published"):
-        return 0.12 if (YEAR.search(text) or MONTH.search(text)) else -0.05
-    if kind == "number":
-        return 0.12 if _NUMBER.search(text) else -0.05
-    if kind in ("person", "place", "org"):
-        qwords = set(words(question))
-        names = [n for n in _NAME.findall(text) if n.lower() not in qwords and len(n) > 2]
-        return 0.06 if len(names) >= 1 else -0.03
-    return 0.0
-
-
 def select_evidence(
     question: str,
     query_vec: np.ndarray,
@@ -423,7 +283,7 @@ def select_evidence(
         cover = sum(w if t in st or spelled.get(t, _EMPTY) & st else SYNONYM_WEIGHT * w if alts.get(t, frozenset()) & st else
                     CONTEXT_WEIGHT * w if t in before else 0.0
                     for t, w in weights.items()) / total_w
-        score = settings.w_dense * dense + settings.w_cover * cover + settings.w_type * _type_bonus(kind, text, question) + prior
+        score = settings.w_dense * dense + settings.w_cover * cover + settings.w_type * type_bonus(kind, text, question) + prior
         score += named_doc.get(s.doc_id, 0.0)
         if kind == "author" and _is_byline(text, generation.documents[s.doc_id].author):
             score += 0.6  # authorship is stated in bylines ("By ...") and author notes, not in prose
@@ -444,7 +304,7 @@ def select_evidence(
               for sc, _, s in scored[:15] if sc >= best - settings.refit_margin}
     def fits(x: tuple[float, float, Sentence]) -> bool:
         text = generation.documents[x[2].doc_id].text[x[2].start : x[2].end]
-        return not checks[x[2].sent_id] and _has_type(kind, text, question)
+        return not checks[x[2].sent_id] and holds_type(kind, text, question)
 
     if checks and not fits(scored[0]):
         fitting = [x for x in scored if x[2].sent_id in checks and fits(x)]
@@ -460,10 +320,10 @@ def select_evidence(
     missing = tuple(_missing(question, stats))
     about_nothing_here = bool(missing) and len(missing) == len(question_names(question))
     confidence = scored[0][0] - 0.08 * min(2, len(missing))
-    has_type = kind not in ("time", "published", "number") or _has_type(kind, chosen[0].quote, question)
+    has_type = kind not in ("time", "published", "number") or holds_type(kind, chosen[0].quote, question)
     if kind in ("person", "org"):  # "who was appointed ...?" wants a name the question does not already give
         has_type = any(new_names(e.quote, question, single=kind == "org") for e in chosen)
-    unit = _UNIT_ASKED.search(question)
+    unit = UNIT_ASKED.search(question)
     if unit and not any(unit.group(1).lower()[:4] in e.quote.lower() for e in chosen):
         has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer
     return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched,
