@@ -160,3 +160,12 @@ def test_a_paraphrase_no_retrieved_passage_holds_is_still_found(small_library) -
     assert a.ask(question).citations[0].quote.endswith("with Taiwan.")
     a.settings.answer.lexical_sentences = 0
     assert "Taiwan" not in a.ask(question).citations[0].quote
+
+
+def test_a_name_the_quote_gives_in_short_form_is_matched(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({
+        "peace.txt": "Peacekeeping\n\nChina has also sent peacekeeping police to Haiti on U.N. missions.\n",
+        "charter.txt": "Charter\n\nThe United Nations charter was signed by fifty nations in San Francisco.\n",
+    }, filler=True)
+    ans = a.ask("To which nation did China send police for United Nations missions?")
+    assert not ans.abstained and "Haiti" in ans.citations[0].quote

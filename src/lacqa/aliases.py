@@ -170,6 +170,10 @@ class Aliases:
         """Phrases of ``question`` the library may write as an initialism it uses ("free trade agreement": FTA)."""
         return initialisms(question, self.capitals)
 
+    def short_forms(self, name: str) -> list[str]:
+        """The forms that stand for ``name`` ("United Nations": "U.N.", "UN")."""
+        return self._forms.get(_key(name), [])
+
     def expand(self, text: str) -> str:
         """``text`` followed by what passages may say instead of its forms (for lexical search)."""
         extra = self.targets(text) + [a for a in self.initialisms(text).values() if a not in self.targets(text)]

@@ -177,7 +177,12 @@ def unmatched_specifics(
     out = [o for o in out if not (o.isdigit() and len(o) == 4 and o[2:] in _title_numbers(generation, quote))]
     out += [y for y in _other_years(question, quote, generation) if y not in out]
     hay_words = stats.doc_words(generation, quote.doc_id)
+    shortened = [(p.start(), p.end()) for p in re.finditer(r"\b[A-Z][\w’'-]+(?:\s+[A-Z][\w’'-]+)+", question)
+                 if any(re.search(r"(?<!\w)" + re.escape(f) + r"(?![\w$])", hay)
+                        for f in stats.aliases.short_forms(p.group()))]  # "United Nations" said as "U.N."
     for m in re.finditer(r"\b[A-Z][\w’'-]+", question):
+        if any(a <= m.start() < b for a, b in shortened):
+            continue
         if MONTH.fullmatch(m.group()) and m.group()[:3].lower() in low:
             continue  # "November" matches "Nov."
         w = re.sub(r"['’]s?$", "", m.group())

@@ -56,7 +56,8 @@ CAPITALS: dict[str, str] = {
 #: Common short forms no document needs to define.
 COMMON_ALIASES: dict[str, str] = {
     "PRC": "China", "U.S.": "United States", "US": "United States", "USA": "United States",
-    "UK": "United Kingdom", "EU": "European Union", "UN": "United Nations",
+    "UK": "United Kingdom", "U.K.": "United Kingdom", "EU": "European Union", "E.U.": "European Union",
+    "UN": "United Nations", "U.N.": "United Nations",
 }
 
 COUNTRIES: tuple[str, ...] = tuple(sorted(set(CAPITALS.values()), key=len, reverse=True))
