@@ -169,3 +169,15 @@ def test_a_name_the_quote_gives_in_short_form_is_matched(small_library) -> None:
     }, filler=True)
     ans = a.ask("To which nation did China send police for United Nations missions?")
     assert not ans.abstained and "Haiti" in ans.citations[0].quote
+
+
+def test_a_date_in_a_clause_about_something_else_does_not_answer_when() -> None:
+    from lacqa.kinds import holds_type
+
+    quote = "China has free-trade agreements with Chile, Costa Rica, and Peru and, in February 2022, launched talks with Ecuador."
+    assert not holds_type("time", quote, "In what year did the China-Costa Rica agreement take effect?")
+    assert holds_type("time", quote, "When did China launch talks with Ecuador?")
+    listed = "China became an observer for the LAIA, the Organization of American States, and the U.N. ECLAC in 2004."
+    assert holds_type("time", listed, "In what year did China join the Organization of American States?")
+    two = "Both sides set targets. In September 2020, China set the goal of carbon peaking by 2030."
+    assert holds_type("time", two, "By which year does Beijing aim to peak its emissions?")  # Beijing stands for China

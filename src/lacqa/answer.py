@@ -146,7 +146,8 @@ def several_values(quote: str, question: str, kind: str) -> bool:
     return len({n for n in re.findall(r"\d+(?:[.,]\d+)*", quote) if n not in asked and n not in years}) >= 2
 
 
-_CLAUSE = re.compile(r"[,;:]|\b(?:and|but|while|whereas)\b")
+#: the parts a quote's names are told apart by: finer than kinds' clauses (every comma and "and" splits)
+_PARTS = re.compile(r"[,;:]|\b(?:and|but|while|whereas)\b")
 
 
 def several_names(text: str, quote: str, question: str, kind: str) -> bool:
@@ -157,7 +158,7 @@ def several_names(text: str, quote: str, question: str, kind: str) -> bool:
         return False
     asked = set(terms(question))
     clauses = []  # (names, question terms) of each clause of the quote
-    for part in _CLAUSE.split(quote):
+    for part in _PARTS.split(quote):
         names = [n for n in new_names(part, question, single=True) if not part.lstrip().startswith(n) or " " in n]
         if names:
             clauses.append((names, len(asked & set(terms(part)))))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from .places import CAPITALS
 from .synonyms import alternatives
 from .text import CARDINALS, NUMBER_WORDS, STOPWORDS, terms, words
 
@@ -103,10 +104,31 @@ def _asked(token: str, asked: set[str]) -> bool:
     return False
 
 
+#: where one clause of a quote ends and another begins: a sentence end (not "U.N."), a semicolon, "and," or
+#: ", but"; not ", and", which also ends lists ("the LAIA, the OAS, and ECLAC in 2004")
+_CLAUSES = re.compile(r"(?<=[a-z]{2}[.!?])\s+(?=[A-Z])|;|,\s*(?:but|while|whereas|which)\b|\band\s*,")
+
+
+def _question_names(question: str) -> set[str]:
+    """Terms of the names a question mentions, with the country a capital stands for ("Beijing": China)."""
+    found = [m.group() for m in re.finditer(r"(?<!^)\b[A-Z][\w'’-]+", question.strip())]
+    return set(terms(" ".join(found + [CAPITALS[w] for w in found if w in CAPITALS])))
+
+
 def holds_type(kind: str, text: str, question: str = "") -> bool:
     """Does the text hold the kind of thing asked for, beyond what the question already says?"""
     if kind in ("time", "published"):
-        return bool(YEAR.search(text) or MONTH.search(text) or NUMERIC_DATE.search(text))
+        dated = [c for c in _CLAUSES.split(text) if YEAR.search(c) or MONTH.search(c) or NUMERIC_DATE.search(c)]
+        if not dated:
+            return False
+        if question and kind == "time":
+            # "China has free-trade agreements with Chile, Costa Rica, and Peru and, in February 2022, launched talks
+            # with Ecuador": asked about Costa Rica, the only date belongs to another clause's event
+            names = _question_names(question)
+            undated = {t for c in _CLAUSES.split(text) if c not in dated for t in terms(c)}
+            if names & undated and not names & {t for c in dated for t in terms(c)}:
+                return False
+        return True
     if kind == "number":
         if _SHARE_ASKED.search(question):
             return bool(re.search(r"\d\s*%|\bper ?cent\b", text, re.I) or _FRACTION.search(text))
