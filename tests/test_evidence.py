@@ -158,6 +158,7 @@ def test_a_paraphrase_no_retrieved_passage_holds_is_still_found(small_library) -
     a.settings.answer.dense_sentences = 0
     question = "Which territory do nations of the area avoid formal links with?"
     assert a.ask(question).citations[0].quote.endswith("with Taiwan.")
+    assert [h.chunk.source for h in a.search(question, 2)] == ["policy.txt", "talks.txt"]  # search leads with it too
     a.settings.answer.lexical_sentences = 0
     assert "Taiwan" not in a.ask(question).citations[0].quote
 

@@ -105,8 +105,13 @@ class Assistant:
             best = selection.evidence
             lead = next((h for h in hits if best and h.chunk.doc_id == best[0].doc_id
                          and h.chunk.start <= best[0].start < h.chunk.end), None)
+            if lead is None and best:  # the best sentence came from beyond the retrieved passages (a paraphrase
+                # both lists missed, found by its meaning or its terms library-wide): its passage leads
+                chunk = next((c for c in self.generation().chunks if c.doc_id == best[0].doc_id
+                              and c.start <= best[0].start < c.end), None)
+                lead = Hit(chunk, hits[0].score) if chunk is not None else None
             if lead is not None:
-                hits = [lead] + [h for h in hits if h is not lead]
+                hits = [lead] + [h for h in hits if h is not lead and h.chunk.chunk_id != lead.chunk.chunk_id]
         return hits[:k]
 
     def _check_question(self, question: str) -> tuple[str, list[str]]:
