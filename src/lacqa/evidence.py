@@ -260,6 +260,8 @@ def select_evidence(
                 got.update(dict.fromkeys((i for i in stats.postings.get(a, ()) if i not in got), w))
             for a in alts.get(t, _EMPTY):
                 got.update(dict.fromkeys((i for i in stats.postings.get(a, ()) if i not in got), SYNONYM_WEIGHT * w))
+            for doc_id in (d for d, named in stats.named_terms.items() if t in named):  # read under the title
+                got.update(dict.fromkeys((x.sent_id for x in generation.sentences_by_doc.get(doc_id, [])), w))
             for sid, v in got.items():
                 cover_of[sid] = cover_of.get(sid, 0.0) + v
         for sid in sorted(cover_of, key=lambda i: (-cover_of[i], i))[: settings.lexical_sentences]:
