@@ -79,6 +79,9 @@ largest, biggest, greatest, top, leading
 main, principal, chief, primary, key
 important, crucial, vital, significant, key
 trade, commerce
+yuan, rmb, renminbi
+clearing, settlement
+successively, one after another, in turn
 export, ship, sell
 import, buy, purchase
 university, college
