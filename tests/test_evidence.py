@@ -182,3 +182,16 @@ def test_a_date_in_a_clause_about_something_else_does_not_answer_when() -> None:
     assert holds_type("time", listed, "In what year did China join the Organization of American States?")
     two = "Both sides set targets. In September 2020, China set the goal of carbon peaking by 2030."
     assert holds_type("time", two, "By which year does Beijing aim to peak its emissions?")  # Beijing stands for China
+
+
+def test_the_figure_in_the_next_sentence_of_the_paragraph_joins_the_quote(small_library) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.kinds import holds_type
+
+    q = "What share of their possible output did the tidal turbines in the Sound of Vayle deliver?"
+    assert not holds_type("number", "The tidal pilot in the Sound of Vayle completed its third full year.", q)
+    a = small_library({"report.txt": "Annual report\n\nThe tidal pilot in the Sound of Vayle, two seabed turbines, "
+                                     "completed its third full year. The turbines achieved a capacity factor of "
+                                     "31 per cent.\n\nFuel costs fell by a fifth in the year.\n"})
+    ans = a.ask(q)
+    assert not ans.abstained and ans.citations[0].quote.endswith("31 per cent.")
+    assert ans.citations[0].quote.startswith("The tidal pilot")

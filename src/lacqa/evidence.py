@@ -319,6 +319,8 @@ def select_evidence(
             scored = fitting + [x for x in scored if x not in fitting]
     unmatched = checks.get(scored[0][2].sent_id, ())
     chosen = _choose(scored, generation, settings)
+    if kind in ("time", "number") and not holds_type(kind, chosen[0].quote, question):
+        chosen = _with_next_sentence(chosen, kind, question, generation, settings)
     quote_terms: set[str] = set()
     for e in chosen:
         quote_terms |= set(terms(e.quote))
@@ -399,6 +401,23 @@ def _choose(scored: list[tuple[float, float, Sentence]], generation: Generation,
         # figure the question asks for) comes with it
         chosen.insert(1, _span(generation, rest.doc_id, rest.start, rest.end, chosen[0].score))
     return tuple(chosen)
+
+
+def _with_next_sentence(chosen: tuple[Evidence, ...], kind: str, question: str, generation: Generation,
+                        settings: AnswerSettings) -> tuple[Evidence, ...]:
+    """The best quote names the subject and the next sentence of its paragraph gives the figure or date ("The
+    tidal pilot ... completed its third year." "The turbines achieved a capacity factor of 31 per cent."): the
+    quote runs on into that sentence."""
+    best = chosen[0]
+    text = generation.documents[best.doc_id].text
+    nxt = next((s for s in generation.sentences_by_doc.get(best.doc_id, []) if 0 <= s.start - best.end <= 2), None)
+    if nxt is None or "\n\n" in text[best.end : nxt.start] or nxt.end - best.start > 2 * settings.max_quote_chars:
+        return chosen
+    if not holds_type(kind, text[nxt.start : nxt.end], question):
+        return chosen
+    joined = _span(generation, best.doc_id, best.start, nxt.end, best.score)
+    rest = [e for e in chosen[1:] if not (e.doc_id == nxt.doc_id and e.start < nxt.end and nxt.start < e.end)]
+    return (joined, *rest)
 
 
 def _overlaps(chosen: list[Evidence], s: Sentence) -> bool:

@@ -166,7 +166,8 @@ def counted_noun(question: str) -> str | None:
 
 #: "what share of the loans": a part of the whole (a percentage or a fraction), not an amount of money
 _SHARE_ASKED = re.compile(r"\b(share|percentage|proportion|fraction|portion|per ?cent|what part)\b", re.I)
-_FRACTION = re.compile(r"\b(half|third|thirds|quarter|quarters|fifth|fifths|tenth|tenths|majority|most|all)\b", re.I)
+_FRACTION = re.compile(r"\b(half|halves|majority|most of|(?:a|one|two|three|four|nine)[\s-]+(?:third|quarter|fifth|tenth)s?|"
+                       r"thirds|quarters|fifths|tenths)\b", re.I)  # "third" alone is mostly a rank ("its third year")
 _MONEY_ASKED = re.compile(r"\b(cost|costs|price|priced|worth|how much money|spend|spent|budget|invest\w*|loans?|lent|"
                           r"revenues?|income|profits?|turnover|earnings|salary|salaries|wages?|fees?|"
                           r"credit|funds?|funding|financ\w*|amount of money|dollars|yuan)\b", re.I)
