@@ -56,6 +56,7 @@ rich countries, developed countries, wealthy nations, industrialized countries, 
 train, instruct, teach, educate
 training, instruction, courses
 personnel, people, staff, professionals, trainees
+employ, employed, payroll, workforce, employees, hire
 developing countries, poorer nations, poor countries, developing world, global south
 country, nation
 ties, links, relations, relationship, connections
