@@ -195,3 +195,26 @@ def test_the_figure_in_the_next_sentence_of_the_paragraph_joins_the_quote(small_
     ans = a.ask(q)
     assert not ans.abstained and ans.citations[0].quote.endswith("31 per cent.")
     assert ans.citations[0].quote.startswith("The tidal pilot")
+
+
+@pytest.mark.parametrize(("question", "qualifier"), [
+    ("What was the total construction cost of the plant?", "construct"),
+    ("What is the storage capacity of the hydrogen tank?", "storag"),
+    ("What is the installed capacity of the wind farm?", "instal"),
+    ("What was the total value of trade?", None),  # "total" narrows nothing
+    ("What was the authority's revenue in 2022?", None),  # a possessive names whose, checked elsewhere
+    ("How much did the plant cost?", None),
+])
+def test_what_narrows_the_measure_asked_for(question: str, qualifier: str | None) -> None:
+    from lacqa.kinds import measure_qualifier
+
+    assert measure_qualifier(question) == qualifier
+
+
+def test_a_figure_for_another_measure_does_not_answer() -> None:
+    from lacqa.kinds import holds_type
+
+    q = "What is the storage capacity of the hydrogen tank at the harbour?"
+    assert not holds_type("number", "A 2.5 MW electrolyser will produce hydrogen at the harbour.", q)
+    assert holds_type("number", "The tank has a storage capacity of 40 tonnes of hydrogen.", q)
+    assert holds_type("number", "The tank can store 40 tonnes.", "What is the capacity of the tank?")

@@ -134,6 +134,9 @@ def holds_type(kind: str, text: str, question: str = "") -> bool:
             return bool(re.search(r"\d\s*%|\bper ?cent\b", text, re.I) or _FRACTION.search(text))
         if _MONEY_ASKED.search(question) and not _MONEY.search(text):
             return False  # "what did it cost" wants an amount of money, not a count of households
+        qualifier = measure_qualifier(question)
+        if qualifier and qualifier not in terms(text) and not (alternatives(question).get(qualifier, _EMPTY) & set(terms(text))):
+            return False  # "the storage capacity of the tank": an electrolyser's capacity does not answer
         counted = counted_noun(question)
         if counted and counted not in terms(text) and not (alternatives(question).get(counted, _EMPTY) & set(terms(text))):
             return False  # "how many students": a count of institutes does not answer
@@ -141,6 +144,27 @@ def holds_type(kind: str, text: str, question: str = "") -> bool:
         figures = [n for n in re.findall(r"\d+(?:[.,]\d+)*", text) if n not in asked and not YEAR.fullmatch(n)]
         return bool(figures) or bool(NUMBER_WORDS.search(text))
     return True
+
+
+_GENERIC = frozenset("total annual average overall estimated approximate current combined".split())
+
+
+def measure_qualifier(question: str) -> str | None:
+    """The stem of the word that narrows the measure a what/which question asks for: "the total construction
+    cost" -> "construct", "the storage capacity" -> "storag"; None for a bare or generic one ("the total value")
+    and for possessives ("the authority's revenue": a name, checked elsewhere)."""
+    q = question.lower()
+    if not re.match(r"^(what|which)\b", q):
+        return None
+    phrase = _asked_for(q)
+    found = list(_MEASURE.finditer(phrase))
+    if not found:
+        return None
+    before = phrase[: found[-1].start()].split()
+    if not before or before[-1] in _GENERIC or before[-1].endswith(("'s", "’s")) or _MEASURE.fullmatch(before[-1]):
+        return None
+    stems = terms(before[-1])
+    return stems[0] if stems else None
 
 
 _HOW_MANY = re.compile(r"\bhow many\s+((?:[\w'’-]+\s*){1,4})", re.I)
