@@ -218,3 +218,21 @@ def test_a_figure_for_another_measure_does_not_answer() -> None:
     assert not holds_type("number", "A 2.5 MW electrolyser will produce hydrogen at the harbour.", q)
     assert holds_type("number", "The tank has a storage capacity of 40 tonnes of hydrogen.", q)
     assert holds_type("number", "The tank can store 40 tonnes.", "What is the capacity of the tank?")
+
+
+def test_a_place_or_a_month_is_no_answer_to_which_company() -> None:
+    from lacqa.kinds import is_place, new_names
+
+    assert is_place("Port Calder") and is_place("Tarran Ridge") and is_place("Peru") and is_place("Lima")
+    assert is_place("Glenarra", "the moorland ridge above the village of Glenarra")
+    assert not is_place("OceanSpire", "two seabed turbines built by OceanSpire")
+    assert new_names("It was declared operational on 11 March 2024.", "Which company built it?", single=True) == []
+
+
+def test_which_company_over_quotes_naming_only_places_abstains(small_library) -> None:  # type: ignore[no-untyped-def]
+    a = small_library({"farm.html": "<html><body><h1>Wind farm opens</h1>"
+                                    "<p>The nine turbines on Tarran Ridge, seen from the Port Calder road.</p>"
+                                    "<p>The turbines were manufactured in Denmark and arrived at Port Calder harbour.</p>"
+                                    "<p>The cable was laid by OceanSpire Marine in May.</p></body></html>"})
+    ans = a.ask("Which company manufactured the Tarran Ridge wind turbines?")
+    assert ans.abstained and "name" in (ans.reason or "")

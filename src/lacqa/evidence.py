@@ -23,6 +23,7 @@ from .kinds import (
     YEAR,
     answer_type,
     holds_type,
+    is_place,
     new_names,
     type_bonus,
 )
@@ -331,7 +332,8 @@ def select_evidence(
     confidence = scored[0][0] - 0.08 * min(2, len(missing))
     has_type = kind not in ("time", "published", "number") or holds_type(kind, chosen[0].quote, question)
     if kind in ("person", "org"):  # "who was appointed ...?" wants a name the question does not already give
-        has_type = any(new_names(e.quote, question, single=kind == "org") for e in chosen)
+        has_type = any(n for e in chosen for n in new_names(e.quote, question, single=kind == "org")
+                       if kind == "person" or not is_place(n, e.quote))  # "which company": not "the Port Calder road"
     unit = UNIT_ASKED.search(question)
     if unit and not any(unit.group(1).lower()[:4] in e.quote.lower() for e in chosen):
         has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer

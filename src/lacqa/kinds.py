@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .places import CAPITALS
+from .places import CAPITALS, COUNTRIES
 from .synonyms import alternatives
 from .text import CARDINALS, NUMBER_WORDS, STOPWORDS, terms, words
 
@@ -84,9 +84,30 @@ def new_names(text: str, question: str, single: bool = False) -> list[str]:
     out = []
     for m in re.finditer(pattern, text):
         tokens = [re.sub(r"'s$", "", t) for t in words(m.group()) if t not in STOPWORDS and t not in _TITLES]
-        if tokens and any(not _asked(t, asked) for t in tokens):
+        if tokens and any(not _asked(t, asked) for t in tokens) and not _WHEN_WORD.fullmatch(m.group()):
             out.append(m.group())
     return out
+
+
+#: a month or weekday is capitalised but names no one ("on 11 March 2024")
+_WHEN_WORD = re.compile(r"(January|February|March|April|May|June|July|August|September|October|November|December|"
+                        r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)")
+
+
+_PLACE_WORDS = frozenset("""port mount mt river lake island islands isle bay sound ridge road street avenue square
+    harbour harbor valley glen hill hills moor cape point strait gulf sea ocean village town city county province
+    district airport station bridge""".split())
+_PLACES = frozenset(COUNTRIES) | frozenset(CAPITALS)
+
+
+def is_place(name: str, text: str = "") -> bool:
+    """A name that reads as a place ("Port Calder", "Tarran Ridge", "Peru", "Lima"), or that ``text`` puts after
+    "in", "at", "near" or "the village of": no answer to "which company"."""
+    tokens = name.split()
+    if name in _PLACES or tokens and (tokens[0].lower() in _PLACE_WORDS or tokens[-1].lower() in _PLACE_WORDS):
+        return True
+    before = r"\b(?:in|at|near|(?:village|town|city|island|region|province|port) of)\s+(?:the\s+)?"
+    return bool(text) and re.search(before + re.escape(name) + r"\b", text) is not None
 
 
 def _asked(token: str, asked: set[str]) -> bool:
