@@ -241,10 +241,7 @@ def select_evidence(
     weights = {t: stats.idf(t) for t in qterms}
     total_w = sum(weights.values()) or 1.0
     alts = alternatives(question)  # "credit" is also covered, for less, by a sentence saying "loans"
-    spelled: dict[str, frozenset[str]] = {}  # "free trade agreement" is covered in full by a sentence saying "FTA"
-    for phrase, short in stats.aliases.initialisms(question).items():
-        for t in terms(phrase):
-            spelled[t] = spelled.get(t, frozenset()) | frozenset(terms(short))
+    spelled = _spelled(question, stats)  # "free trade agreement" is covered in full by a sentence saying "FTA"
     kind = answer_type(question)
     vectors = generation.sentence_vectors()
     seen: dict[int, float] = {}
@@ -254,18 +251,7 @@ def select_evidence(
             seen[int(sid)] = 0.0
     if settings.lexical_sentences:  # the sentences that cover most of the question, synonyms included: the
         # paraphrase whose chunk neither list ranks ("nearly all nations ... formal links" / "official ties")
-        cover_of: dict[int, float] = {}
-        for t, w in weights.items():
-            got = dict.fromkeys(stats.postings.get(t, ()), w)
-            for a in spelled.get(t, _EMPTY):
-                got.update(dict.fromkeys((i for i in stats.postings.get(a, ()) if i not in got), w))
-            for a in alts.get(t, _EMPTY):
-                got.update(dict.fromkeys((i for i in stats.postings.get(a, ()) if i not in got), SYNONYM_WEIGHT * w))
-            for doc_id in (d for d, named in stats.named_terms.items() if t in named):  # read under the title
-                got.update(dict.fromkeys((x.sent_id for x in generation.sentences_by_doc.get(doc_id, [])), w))
-            for sid, v in got.items():
-                cover_of[sid] = cover_of.get(sid, 0.0) + v
-        for sid in sorted(cover_of, key=lambda i: (-cover_of[i], i))[: settings.lexical_sentences]:
+        for sid in _covering_sentences(weights, alts, spelled, generation, stats, settings.lexical_sentences):
             seen.setdefault(sid, 0.0)
     for rank, hit in enumerate(hits):
         prior = 0.08 / (1 + rank)
@@ -343,6 +329,35 @@ def select_evidence(
 
 _SOURCE_CUE = re.compile(r"\b(according to|per|in|by|from)\b[^?]*\b(article|paper|report|document|statement|"
                          r"essay|study|speech|white paper|piece|column|dispatch)\b|\b(article|paper|report|essay|piece)\b", re.I)
+
+
+def _spelled(question: str, stats: TermStats) -> dict[str, frozenset[str]]:
+    """Each term of a question phrase the library writes as an initialism -> that initialism's term."""
+    spelled: dict[str, frozenset[str]] = {}
+    for phrase, short in stats.aliases.initialisms(question).items():
+        for t in terms(phrase):
+            spelled[t] = spelled.get(t, frozenset()) | frozenset(terms(short))
+    return spelled
+
+
+def _covering_sentences(
+    weights: dict[str, float], alts: dict[str, frozenset[str]], spelled: dict[str, frozenset[str]],
+    generation: Generation, stats: TermStats, n: int,
+) -> list[int]:
+    """The ``n`` sentences of the library with the highest IDF-weighted coverage of the question's terms, counted
+    as the scorer counts it: own word or initialism in full, a synonym at SYNONYM_WEIGHT, the title in full."""
+    cover_of: dict[int, float] = {}
+    for t, w in weights.items():
+        got = dict.fromkeys(stats.postings.get(t, ()), w)
+        for a in spelled.get(t, _EMPTY):
+            got.update(dict.fromkeys((i for i in stats.postings.get(a, ()) if i not in got), w))
+        for a in alts.get(t, _EMPTY):
+            got.update(dict.fromkeys((i for i in stats.postings.get(a, ()) if i not in got), SYNONYM_WEIGHT * w))
+        for doc_id in (d for d, named in stats.named_terms.items() if t in named):  # read under the title
+            got.update(dict.fromkeys((x.sent_id for x in generation.sentences_by_doc.get(doc_id, [])), w))
+        for sid, v in got.items():
+            cover_of[sid] = cover_of.get(sid, 0.0) + v
+    return sorted(cover_of, key=lambda i: (-cover_of[i], i))[:n]
 
 
 def _named_documents(question: str, generation: Generation, stats: TermStats) -> dict[str, float]:
