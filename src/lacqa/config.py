@@ -45,7 +45,17 @@ class AnswerSettings(BaseModel):
     dense_sentences: int = Field(8, ge=0, le=100, description="nearest sentences library-wide added as candidates")
     lexical_sentences: int = Field(8, ge=0, le=100, description="sentences library-wide covering most of the question's terms (synonyms included) added as candidates")
     max_question_chars: int = Field(500, ge=20)
-    min_confidence: float = Field(0.25, description="below this evidence score the assistant abstains")
+    min_confidence: float = Field(0.25, description="below this evidence score the assistant abstains (hand-weighted scorer, ranker off)")
+    ranker: str = Field("learned", pattern="^(learned|off)$", description="'learned': the shipped cross-encoder orders "
+                        "the evidence and decides; 'off': the hand-weighted score does (for ablation)")
+    rank_candidates: int = Field(24, ge=1, le=100, description="candidates the ranker reads per question")
+    min_probability: float = Field(0.5, ge=0.0, le=1.0, description="ranker probability of the best quote below "
+                                   "which the assistant abstains (chosen on held-out articles, docs/RANKER.md)")
+    shapes: bool = Field(True, description="answer lists, why/how, summaries and comparisons in their own shape")
+    open_min_probability: float = Field(0.1, ge=0.0, le=1.0, description="an open answer's points score at least this")
+    open_relative_floor: float = Field(0.2, ge=0.0, le=1.0, description="... and at least this share of the best point's probability")
+    ranked_quote_margin: float = Field(0.3, ge=0.0, description="with the ranker: further quotes within this probability of the best")
+    ranked_refit_margin: float = Field(0.1, ge=0.0, description="with the ranker: how far below the best a quote that fits the question's year/kind may be promoted from")
     draft: bool = Field(True, description="let the language model draft a sentence from the quotes")
     max_tokens: int = Field(40, ge=4, le=512)
     n_ctx: int = Field(2048, ge=256)
@@ -63,6 +73,7 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
     model: Path | None = None  #: a GGUF file; default: the one GGUF in models_dir
     embedder_path: Path | None = None  #: a sentence-transformers folder; default: the packaged MiniLM
+    ranker_path: Path | None = None  #: a folder holding ranker.json and its ONNX model; default: the packaged one
     host: str = "127.0.0.1"
     port: int = 7860
     max_file_mb: float = 20.0  #: files larger than this are skipped at indexing and refused at upload

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from .synonyms import SYNONYM_WEIGHT, alternatives
 from .text import STOPWORDS, ordinals, terms, words
 from .types import Evidence, Hit
 
+if TYPE_CHECKING:
+    from .answer.ranker import Ranker
+
 CONTEXT_WEIGHT = 0.4  #: a question word only the previous sentence has ("Accumulated loans ..." / "the lending (69%)")
 _EMPTY: frozenset[str] = frozenset()
 
@@ -50,6 +54,9 @@ class Selection:
     has_type: bool = True  #: the quotes hold the kind of thing asked for (a date for "when", ...)
     unmatched: tuple[str, ...] = ()  #: years, ordinals, names of the question the best quote's context lacks
     unknown_subject: bool = False  #: every name the question mentions is absent from the library
+    ranked: bool = False  #: ordered by the learned ranker: ``confidence`` is its calibrated probability
+    pool: tuple[tuple[float, Sentence], ...] = ()  #: the scored candidates, best first (open answers pick from it)
+    named_doc: str | None = None  #: the document the question names by title or author, if any
 
 
 class TermStats:
@@ -235,8 +242,11 @@ def select_evidence(
     generation: Generation,
     stats: TermStats,
     settings: AnswerSettings,
+    ranker: Ranker | None = None,
 ) -> Selection:
-    """Pick up to ``settings.max_quotes`` quotes from the sentences of the retrieved chunks."""
+    """Pick up to ``settings.max_quotes`` quotes from the sentences of the retrieved chunks. With a ``ranker``
+    the hand-weighted score only proposes candidates: the learned ranker's probability orders them, and is the
+    confidence the decision to answer rests on."""
     qterms = set(terms(question))
     weights = {t: stats.idf(t) for t in qterms}
     total_w = sum(weights.values()) or 1.0
@@ -291,11 +301,14 @@ def select_evidence(
     scored.sort(key=lambda x: (-x[0], x[2].sent_id))
     if not scored:
         return Selection((), 0.0, 0.0, tuple(_missing(question, stats)), ())
+    if ranker is not None:
+        scored = rerank(question, scored, generation, ranker, settings.rank_candidates)
+    refit_margin = settings.ranked_refit_margin if ranker is not None else settings.refit_margin
     # Prefer quotes whose surroundings match what the question is specific about (its year, ordinal,
     # names): an on-topic sentence about another year or another country is not evidence.
     best = scored[0][0]
     checks = {s.sent_id: unmatched_specifics(question, _evidence(generation, s, sc), hits, generation, stats)
-              for sc, _, s in scored[:15] if sc >= best - settings.refit_margin}
+              for sc, _, s in scored[:15] if sc >= best - refit_margin}
     def fits(x: tuple[float, float, Sentence]) -> bool:
         text = generation.documents[x[2].doc_id].text[x[2].start : x[2].end]
         return not checks[x[2].sent_id] and holds_type(kind, text, question)
@@ -305,7 +318,8 @@ def select_evidence(
         if fitting:
             scored = fitting + [x for x in scored if x not in fitting]
     unmatched = checks.get(scored[0][2].sent_id, ())
-    chosen = _choose(scored, generation, settings)
+    margin = settings.ranked_quote_margin if ranker is not None else settings.quote_margin
+    chosen = _choose(scored, generation, settings, margin)
     if kind in ("time", "number") and not holds_type(kind, chosen[0].quote, question):
         chosen = _with_next_sentence(chosen, kind, question, generation, settings)
     quote_terms: set[str] = set()
@@ -315,7 +329,7 @@ def select_evidence(
     candidates = tuple(_evidence(generation, s, sc) for sc, _, s in scored[:3])
     missing = tuple(_missing(question, stats))
     about_nothing_here = bool(missing) and len(missing) == len(question_names(question))
-    confidence = scored[0][0] - 0.08 * min(2, len(missing))
+    confidence = scored[0][0] if ranker is not None else scored[0][0] - 0.08 * min(2, len(missing))
     has_type = kind not in ("time", "published", "number") or holds_type(kind, chosen[0].quote, question)
     if kind in ("person", "org"):  # "who was appointed ...?" wants a name the question does not already give
         has_type = any(n for e in chosen for n in new_names(e.quote, question, single=kind == "org")
@@ -323,12 +337,33 @@ def select_evidence(
     unit = UNIT_ASKED.search(question)
     if unit and not any(unit.group(1).lower()[:4] in e.quote.lower() for e in chosen):
         has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer
+    pool = tuple((sc, s) for sc, _, s in scored[: settings.rank_candidates])
+    named = next(iter(_named_documents(question, generation, stats, cue=False)), None)
     return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched,
-                     about_nothing_here)
+                     about_nothing_here, ranker is not None, pool, named)
 
 
 _SOURCE_CUE = re.compile(r"\b(according to|per|in|by|from)\b[^?]*\b(article|paper|report|document|statement|"
                          r"essay|study|speech|white paper|piece|column|dispatch)\b|\b(article|paper|report|essay|piece)\b", re.I)
+
+
+def rerank(question: str, scored: list[tuple[float, float, Sentence]], generation: Generation, ranker: Ranker,
+           n: int) -> list[tuple[float, float, Sentence]]:
+    """The ``n`` best candidates of the hand-weighted score, re-scored by the learned ranker and ordered by its
+    probability (each read with the sentence before it and its document title, as in training)."""
+    from .answer.ranker import candidate_text
+
+    top = scored[:n]
+    texts = []
+    for _, _, s in top:
+        doc = generation.documents[s.doc_id]
+        prev = generation.sentences[s.sent_id - 1] if s.sent_id > 0 else None
+        before = doc.text[prev.start : prev.end] if prev is not None and prev.doc_id == s.doc_id else ""
+        texts.append(candidate_text(doc.text[s.start : s.end], before, doc.title))
+    probs = ranker.probabilities(question, texts)
+    ranked = [(float(p), cover, s) for p, (_, cover, s) in zip(probs, top, strict=True)]
+    ranked.sort(key=lambda x: (-x[0], x[2].sent_id))
+    return ranked
 
 
 def _spelled(question: str, stats: TermStats) -> dict[str, frozenset[str]]:
@@ -360,10 +395,10 @@ def _covering_sentences(
     return sorted(cover_of, key=lambda i: (-cover_of[i], i))[:n]
 
 
-def _named_documents(question: str, generation: Generation, stats: TermStats) -> dict[str, float]:
+def _named_documents(question: str, generation: Generation, stats: TermStats, cue: bool = True) -> dict[str, float]:
     """"According to the policy paper on Latin America", "in Zhu Qingqiao's article": when the question names
     a document by its title or author, that document's sentences get a small lift (its best match only)."""
-    if not _SOURCE_CUE.search(question):
+    if cue and not _SOURCE_CUE.search(question):
         return {}
     qterms = set(terms(question))
     best: tuple[float, str] | None = None
@@ -389,13 +424,14 @@ def _evidence(generation: Generation, s: Sentence, score: float) -> Evidence:
     return _span(generation, s.doc_id, s.start, s.end, score)
 
 
-def _choose(scored: list[tuple[float, float, Sentence]], generation: Generation, settings: AnswerSettings) -> tuple[Evidence, ...]:
+def _choose(scored: list[tuple[float, float, Sentence]], generation: Generation, settings: AnswerSettings,
+            margin: float) -> tuple[Evidence, ...]:
     best = scored[0][0]
     chosen: list[Evidence] = []
     for score, _, s in scored:
         if len(chosen) >= settings.max_quotes:
             break
-        if chosen and score < best - settings.quote_margin:
+        if chosen and score < best - margin:
             break
         if _overlaps(chosen, s):
             continue

@@ -20,6 +20,7 @@ from .store import Generation, IndexDir, open_current
 from .types import Answer, Hit
 
 if TYPE_CHECKING:
+    from .answer.ranker import Ranker
     from .generate import Generator
 
 
@@ -31,9 +32,15 @@ class Assistant:
         settings: Settings | None = None,
         embedder: Embedder | None = None,
         generator: Generator | None = None,
+        ranker: Ranker | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.embedder = embedder or make_embedder(self.settings.embedder_path)
+        if ranker is None and self.settings.answer.ranker == "learned":
+            from .answer.ranker import OnnxRanker
+
+            ranker = OnnxRanker(self.settings.ranker_path, threads=self.settings.answer.threads)
+        self.ranker = ranker  #: orders evidence and decides (None: the hand-weighted score does)
         self.retriever = Retriever(self.embedder, self.settings.retrieve)
         self._generator = generator
         self._gen_lock = threading.Lock()
@@ -100,7 +107,7 @@ class Assistant:
         query = self._check_question(query)[0]
         k = k or self.settings.retrieve.k
         hits, selection = gather_evidence(query, self.generation(), self.retriever, self.settings.answer,
-                                          max(k, self.settings.answer.passages), reword=True)
+                                          max(k, self.settings.answer.passages), reword=True, ranker=self.ranker)
         if hits:
             best = selection.evidence
             lead = next((h for h in hits if best and h.chunk.doc_id == best[0].doc_id
@@ -147,6 +154,8 @@ class Assistant:
     def warm(self) -> None:
         """Load the embedder and the language model now rather than on the first question."""
         self.embedder.embed_query("warm up")
+        if self.ranker is not None:
+            self.ranker.probabilities("warm up", ["warm up"])
         gen = self.generator
         if gen is not None and hasattr(gen, "warm"):
             gen.warm()
@@ -170,5 +179,5 @@ class Assistant:
         gen = self.generation()
         yield from answer_stream(
             q, gen, self.retriever, self.settings.answer, self.generator, k=k, history=history or [],
-            notes=notes, t0=t0,
+            notes=notes, t0=t0, ranker=self.ranker,
         )

@@ -117,6 +117,21 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Point:
+    """One point of an answer (a bullet of a list, a step of an explanation, a side of a comparison)."""
+
+    text: str  #: the point as shown, with its [n] markers
+    citations: tuple[int, ...]  #: numbers of the citations it rests on
+    label: str | None = None  #: the side it speaks for, in a comparison
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.text, "citations": list(self.citations)}
+        if self.label:
+            out["label"] = self.label
+        return out
+
+
+@dataclass(frozen=True)
 class Answer:
     """The verified answer to one question."""
 
@@ -131,6 +146,9 @@ class Answer:
     draft: str | None = None  #: the model's raw draft before verification
     closest: tuple[Citation, ...] = ()  #: nearest passages when abstaining
     notes: tuple[str, ...] = ()  #: remarks for the user (e.g. question was shortened)
+    shape: str = "fact"  #: fact, list, explain, summary or compare (answer/shapes.py)
+    points: tuple[Point, ...] = ()  #: the answer's points, each with its citations
+    confidence: float | None = None  #: the ranker's calibrated probability for the best quote
 
     @property
     def latency_s(self) -> float:
@@ -150,4 +168,7 @@ class Answer:
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "draft": self.draft,
             "notes": list(self.notes),
+            "shape": self.shape,
+            "points": [p.to_json() for p in self.points],
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
         }

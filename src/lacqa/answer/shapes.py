@@ -1,0 +1,199 @@
+"""Answer shapes: what form of answer a question wants, and how the points of an open answer are chosen.
+
+* fact     - a short answer and 1-3 quotes (the rest of the answer stage);
+* list     - up to 8 distinct quotes, one bullet each, chosen for relevance and diversity, in document order;
+* explain  - the 2-5 sentences that give the reason or the steps (why / how / explain), in document order;
+* summary  - 4-8 sentences of one document spanning its sections ("summarize ...", "what does X say about Y");
+* compare  - the points for each side, labelled.
+
+Every point is a verbatim sentence of the library (an exact character range), so nothing in an open answer needs a
+model's word for it. The patterns that tell shapes apart are data (``lang/shapes.json``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from enum import Enum
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from ..config import AnswerSettings
+from ..store import Generation, Sentence
+from ..text import terms
+from ..types import Evidence
+
+
+class Shape(str, Enum):
+    FACT = "fact"
+    LIST = "list"
+    EXPLAIN = "explain"
+    SUMMARY = "summary"
+    COMPARE = "compare"
+
+
+#: how many points each open shape shows, at least and at most
+SIZES = {Shape.LIST: (2, 8), Shape.EXPLAIN: (2, 5), Shape.SUMMARY: (4, 8), Shape.COMPARE: (2, 4)}
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> dict[Shape, list[re.Pattern[str]]]:
+    data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
+    return {Shape(name): [re.compile(p, re.IGNORECASE) for p in data[name]] for name in data["order"]}
+
+
+def shape_of(question: str) -> Shape:
+    """The shape of answer the question asks for (first matching shape of lang/shapes.json, else fact)."""
+    for shape, patterns in _patterns().items():
+        if any(p.search(question) for p in patterns):
+            return shape
+    return Shape.FACT
+
+
+@dataclass(frozen=True)
+class Pick:
+    """One point of an open answer: a quote and, for comparisons, the side it speaks for."""
+
+    evidence: Evidence
+    label: str | None = None
+
+
+_COMPARE = [
+    re.compile(r"\b(?:compare|contrast)\s+(?:the\s+)?(?P<a>.+?)\s+(?:and|with|to|against|versus|vs\.?)\s+(?:the\s+)?(?P<b>.+?)[?.!]*$", re.I),
+    re.compile(r"\b(?:difference|differences|similarities|distinction)\s+between\s+(?:the\s+)?(?P<a>.+?)\s+and\s+(?:the\s+)?(?P<b>.+?)[?.!]*$", re.I),
+    re.compile(r"\b(?:does|do|did|is|are|was|were)\s+(?:the\s+)?(?P<a>.+?)\s+(?:differ|compare|contrast)\s+(?:from|with|to)\s+(?:that of\s+|those of\s+|the\s+)?(?P<b>.+?)[?.!]*$", re.I),
+    re.compile(r"^(?:the\s+)?(?P<a>.+?)\s+(?:versus|vs\.?)\s+(?:the\s+)?(?P<b>.+?)[?.!]*$", re.I),
+]
+
+
+def compare_sides(question: str) -> tuple[str, str] | None:
+    """The two things a comparison question sets side by side, or None when it names no two."""
+    for pattern in _COMPARE:
+        m = pattern.search(question.strip())
+        if m and terms(m.group("a")) and terms(m.group("b")):
+            b = re.split(r"\s+(?:in terms of|regarding|with regard to|when it comes to|on|in)\s+", m.group("b"))[0]
+            return m.group("a").strip(" ,"), b.strip(" ,")
+    return None
+
+
+def _is_statement(text: str) -> bool:
+    """A sentence that can stand as a point: not a heading, caption or bare fragment."""
+    t = text.strip()
+    return len(t) >= 40 and not t[0].islower() and bool(re.search(r"[.!?;:)\"\u201d]$", t)) and len(terms(t)) >= 5
+
+
+def _span(generation: Generation, s: Sentence, score: float) -> Evidence:
+    doc = generation.documents[s.doc_id]
+    return Evidence(doc.doc_id, doc.source, doc.title, s.start, s.end, doc.text[s.start : s.end], score,
+                    doc.page_at(s.start))
+
+
+def _diverse(pool: list[tuple[float, Sentence]], vectors: np.ndarray, n: int, floor: float,
+             redundancy: float = 0.85, weight: float = 0.7) -> list[tuple[float, Sentence]]:
+    """Greedy maximal marginal relevance: relevant sentences that do not repeat each other (cosine of their
+    vectors), at most ``n``, none below ``floor``."""
+    chosen: list[tuple[float, Sentence]] = []
+    rest = [x for x in pool if x[0] >= floor]
+    while rest and len(chosen) < n:
+        def gain(x: tuple[float, Sentence]) -> float:
+            sim = max((float(vectors[x[1].sent_id] @ vectors[c[1].sent_id]) for c in chosen), default=0.0)
+            return weight * x[0] - (1 - weight) * sim
+
+        best = max(rest, key=gain)
+        rest.remove(best)
+        if any(float(vectors[best[1].sent_id] @ vectors[c[1].sent_id]) > redundancy for c in chosen):
+            continue
+        chosen.append(best)
+    return chosen
+
+
+def _in_order(picks: list[tuple[float, Sentence]]) -> list[tuple[float, Sentence]]:
+    """Document order, documents in the order of their best point."""
+    first: dict[str, int] = {}
+    for rank, (_, s) in enumerate(sorted(picks, key=lambda x: -x[0])):
+        first.setdefault(s.doc_id, rank)
+    return sorted(picks, key=lambda x: (first[x[1].doc_id], x[1].start))
+
+
+def open_points(
+    shape: Shape,
+    question: str,
+    pool: list[tuple[float, Sentence]],
+    generation: Generation,
+    query_vec: np.ndarray,
+    settings: AnswerSettings,
+    named_doc: str | None = None,
+) -> list[Pick]:
+    """The points of an open answer, chosen from ``pool`` (candidate sentences with the ranker's probability)."""
+    vectors = generation.sentence_vectors()
+    text_of = {s.sent_id: generation.documents[s.doc_id].text[s.start : s.end] for _, s in pool}
+    pool = [x for x in pool if _is_statement(text_of[x[1].sent_id])]
+    lo, hi = SIZES.get(shape, (1, 3))
+    best = max((p for p, _ in pool), default=0.0)
+    floor = max(settings.open_min_probability, settings.open_relative_floor * best)
+    if shape is Shape.SUMMARY:
+        picks = summary_points(question, pool, generation, query_vec, settings, named_doc)
+        return [Pick(_span(generation, s, p)) for p, s in picks]
+    if shape is Shape.COMPARE:
+        sides = compare_sides(question)
+        if sides is not None:
+            out: list[Pick] = []
+            for side in sides:
+                want = set(terms(side))
+                mine = [x for x in pool if len(want & set(terms(text_of[x[1].sent_id]))) >= max(1, (len(want) + 1) // 2)]
+                for p, s in _in_order(_diverse(mine, vectors, hi, floor * 0.5)):
+                    out.append(Pick(_span(generation, s, p), label=side))
+            if out:
+                return out
+        shape = Shape.LIST  # no two sides to set apart: the points on the question, as a list
+        lo, hi = SIZES[shape]
+    picks = _diverse(pool, vectors, hi, floor)
+    if len(picks) < lo:  # too few above the floor: the best ones regardless, as long as they are on topic
+        picks = _diverse(pool, vectors, lo, settings.open_min_probability * 0.5)
+    return [Pick(_span(generation, s, p)) for p, s in _in_order(picks)]
+
+
+def summary_points(
+    question: str,
+    pool: list[tuple[float, Sentence]],
+    generation: Generation,
+    query_vec: np.ndarray,
+    settings: AnswerSettings,
+    named_doc: str | None,
+) -> list[tuple[float, Sentence]]:
+    """An extractive summary: the document the question names (else the one its best candidates come from), cut
+    into equal stretches by position; from each stretch the sentence closest to the document's centre of meaning
+    and to the question. "What does X say about Y" keeps to the sentences of X that speak of Y."""
+    lo, hi = SIZES[Shape.SUMMARY]
+    doc_id = named_doc
+    if doc_id is None:
+        weight: dict[str, float] = {}
+        for p, s in pool[:10]:
+            weight[s.doc_id] = weight.get(s.doc_id, 0.0) + p
+        if not weight:
+            return []
+        doc_id = max(weight, key=lambda d: weight[d])
+    vectors = generation.sentence_vectors()
+    doc = generation.documents[doc_id]
+    sents = [s for s in generation.sentences_by_doc.get(doc_id, []) if _is_statement(doc.text[s.start : s.end])]
+    if not sents:
+        return []
+    about = re.search(r"\b(?:about|on|regarding|concerning)\s+(.+?)[?.!]*$", question, re.I)
+    on_topic = [x for x in pool if x[1].doc_id == doc_id]
+    if about and len(on_topic) >= lo:  # "what does the report say about lending": its sentences on lending
+        return _in_order(_diverse(on_topic, vectors, hi, settings.open_min_probability * 0.5))
+    ids = np.array([s.sent_id for s in sents])
+    centre = vectors[ids].mean(axis=0)
+    centre /= np.linalg.norm(centre) or 1.0
+    score = vectors[ids] @ centre + 0.5 * (vectors[ids] @ query_vec)
+    n = int(min(hi, max(lo, len(sents) // 12)))
+    bins = np.array_split(np.arange(len(sents)), n)
+    picks = []
+    for b in bins:
+        if len(b):
+            i = int(b[np.argmax(score[b])])
+            picks.append((float(score[i]), sents[i]))
+    return picks

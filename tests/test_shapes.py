@@ -1,0 +1,105 @@
+"""Answer shapes: the shape table (lang/shapes.json) and the open answers built from it."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib import resources
+
+import pytest
+
+from lacqa.answer.ranker import OverlapRanker
+from lacqa.answer.shapes import Shape, compare_sides, shape_of
+
+
+def test_shape_table_is_well_formed() -> None:
+    data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
+    assert sorted(data["order"]) == sorted(s.value for s in Shape if s is not Shape.FACT)
+    for name in data["order"]:
+        assert data[name], f"shape {name} has no patterns"
+        for pattern in data[name]:
+            re.compile(pattern)
+        assert len(set(data[name])) == len(data[name]), f"duplicate pattern in {name}"
+
+
+@pytest.mark.parametrize(
+    ("question", "shape"),
+    [
+        ("What are the main areas of cooperation between China and Latin America?", Shape.LIST),
+        ("List the financing instruments the report mentions.", Shape.LIST),
+        ("Which countries are mentioned as partners?", Shape.LIST),
+        ("What kinds of exchanges does the policy paper propose?", Shape.LIST),
+        ("Why did China publish a second policy paper?", Shape.EXPLAIN),
+        ("How does the China-CELAC Forum work?", Shape.EXPLAIN),
+        ("Explain the role of the development bank.", Shape.EXPLAIN),
+        ("Summarize the policy paper.", Shape.SUMMARY),
+        ("What does Zhu Qingqiao say about education?", Shape.SUMMARY),
+        ("Give me an overview of the handbook.", Shape.SUMMARY),
+        ("Compare the 2008 and the 2016 policy papers.", Shape.COMPARE),
+        ("How does trade differ from investment in the report?", Shape.COMPARE),
+        ("What is the difference between the forum and the plan?", Shape.COMPARE),
+        # facts stay facts: counts, amounts and durations asked with "how" are not explanations
+        ("How many Confucius Institutes are there in the region?", Shape.FACT),
+        ("How much did trade reach in 2021?", Shape.FACT),
+        ("When was the first ministerial meeting held?", Shape.FACT),
+        ("Who wrote the essay?", Shape.FACT),
+        ("What is the capital of Chile?", Shape.FACT),
+    ],
+)
+def test_shape_of(question: str, shape: Shape) -> None:
+    assert shape_of(question) is shape
+
+
+def test_compare_sides() -> None:
+    assert compare_sides("Compare solar power and wind power.") == ("solar power", "wind power")
+    assert compare_sides("What is the difference between the forum and the action plan?") == ("forum", "action plan")
+    assert compare_sides("How does the 2008 paper differ from the 2016 paper?") == ("2008 paper", "2016 paper")
+    assert compare_sides("Compare them.") is None
+
+
+LIB = {
+    "energy.txt": (
+        "Energy notes\n\n"
+        "The cooperative runs three solar arrays on school roofs in the valley.\n\n"
+        "Its wind turbine on the ridge supplies power to the farms nearby every winter.\n\n"
+        "Members pay a yearly fee of forty pounds to take part in the scheme.\n\n"
+        "The solar arrays produce most of their power between April and September each year.\n\n"
+        "The wind turbine produces most of its power between October and March each year.\n"
+    ),
+}
+
+
+def test_list_answer_has_one_cited_point_per_quote(small_library) -> None:  # type: ignore[no-untyped-def]
+    assistant = small_library(LIB, filler=True)
+    assistant.ranker = OverlapRanker()
+    assistant.settings.answer.ranker = "learned"
+    a = assistant.ask("What are the main sources of power of the cooperative?")
+    assert a.shape == "list" and not a.abstained
+    assert len(a.points) >= 2
+    gen = assistant.generation()
+    for point in a.points:
+        assert point.citations and all(1 <= n <= len(a.citations) for n in point.citations)
+    for c in a.citations:
+        assert gen.documents[c.doc_id].text[c.start : c.end] == c.quote
+    data = a.to_json()
+    assert data["shape"] == "list" and data["points"][0]["citations"] == [1]
+    assert a.text.count("\n- ") == len(a.points) - 1
+
+
+def test_compare_answer_labels_both_sides(small_library) -> None:  # type: ignore[no-untyped-def]
+    assistant = small_library(LIB, filler=True)
+    assistant.ranker = OverlapRanker()
+    a = assistant.ask("Compare the solar arrays and the wind turbine.")
+    assert a.shape == "compare", a.text
+    labels = {p.label for p in a.points}
+    assert labels == {"solar arrays", "wind turbine"}, a.text
+    solar = [p for p in a.points if p.label == "solar arrays"]
+    assert all("solar" in a.citations[p.citations[0] - 1].quote for p in solar)
+
+
+def test_shapes_switch_off(small_library) -> None:  # type: ignore[no-untyped-def]
+    assistant = small_library(LIB, filler=True)
+    assistant.ranker = OverlapRanker()
+    assistant.settings.answer.shapes = False
+    a = assistant.ask("What are the main sources of power of the cooperative?")
+    assert a.shape == "fact"
