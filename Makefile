@@ -14,12 +14,14 @@ help:
 	@echo "make index  - build or update the index of seeds/"
 	@echo "make bench  - run the benchmarks (results in docs/BENCHMARKS.md)"
 
-$(STAMP): pyproject.toml
+RANKER := packages/lacqa-ranker
+
+$(STAMP): pyproject.toml $(RANKER)/lacqa_ranker/ranker.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
 	@if ! $(PY) -c "import llama_cpp" 2>/dev/null; then \
 	  echo ">>> building llama-cpp-python from source (about 6 minutes on 2 cores the first time; pip caches the wheel)"; fi
-	$(PY) -m pip install --progress-bar on -e ".[test]"
+	$(PY) -m pip install --progress-bar on -e ".[test]" ./$(RANKER)
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .config import Settings
-from .errors import LacqaError
+from .errors import ConfigError, LacqaError
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, rich_markup_mode="rich",
@@ -81,7 +81,8 @@ def index(
     verb = "would change" if dry_run else "indexed"
     out.print(
         f"[bold]{verb}[/]: {len(report.added)} added, {len(report.changed)} changed, {len(report.removed)} removed, "
-        f"{len(report.unchanged)} unchanged - {report.documents} documents, {report.chunks} chunks "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped - {report.documents} documents, "
+        f"{report.chunks} chunks "
         f"in {report.seconds:.2f}s (generation {report.generation})"
     )
     for label, items in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
@@ -238,6 +239,14 @@ def ask(
         _print_answer(answer)
 
 
+#: units `lacqa eval --ablate NAME` can switch off, and how
+ABLATIONS: dict[str, Any] = {
+    "ranker": lambda s: setattr(s.answer, "ranker", "off"),
+    "shapes": lambda s: setattr(s.answer, "shapes", False),
+    "draft": lambda s: setattr(s.answer, "draft", False),
+}
+
+
 @app.command("eval")
 def evaluate(
     qset: Path = typer.Option(Path("eval/dev.jsonl"), "--set", help="question set (JSON lines: id, q, answers, doc, answerable)"),
@@ -247,16 +256,24 @@ def evaluate(
         None, "--sources", help="folder the quotes are checked against [default: the one the index was built from]"),
     model: Optional[Path] = ModelOpt,
     details: Optional[Path] = typer.Option(None, "--details", help="write per-question results (JSON lines) here"),
+    ablate: list[str] = typer.Option([], "--ablate", help=f"switch a named unit off to measure what it is worth "
+                                     f"(repeatable): {', '.join(ABLATIONS)}"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Measure accuracy, abstention, verbatim quotes, unsupported facts and latency on a question set.
 
     Example: lacqa eval --set eval/dev.jsonl --baseline
+             lacqa eval --set eval/dev.jsonl --ablate ranker
     """
     from .evaluate import NaiveBaseline, load_set, run_pipeline, summarize
     from .pipeline import Assistant
 
     settings = _settings(sources=sources, index=index_dir, model=model)
+    for name in ablate:
+        if name not in ABLATIONS:
+            _fail(ConfigError(f"unknown unit to ablate '{name}' (known: {', '.join(ABLATIONS)})"), as_json)
+            return
+        ABLATIONS[name](settings)
     try:
         items = load_set(qset)
         assistant = Assistant(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .lang import number_values
 from .text import STOPWORDS, ordinals, terms
 from .types import Evidence
 
@@ -68,7 +69,14 @@ def fact_supported(fact: str, quote_norm: str) -> bool:
     if not f:
         return True
     if f[0].isdigit():
-        return re.search(r"(?<![\d.,])" + re.escape(f) + r"(?![\d])", quote_norm) is not None
+        if re.search(r"(?<![\d.,])" + re.escape(f) + r"(?![\d])", quote_norm) is not None:
+            return True
+        # the quote may write the same number another way: "eleven" for 11, "30 to 50 thousand" for 30,000
+        try:
+            value = float(f.replace(",", ""))
+        except ValueError:
+            return False
+        return value in number_values(quote_norm)
     return re.search(r"(?<!\w)" + re.escape(f) + r"(?!\w)", quote_norm) is not None
 
 
