@@ -51,6 +51,7 @@ class AnswerSettings(BaseModel):
     rank_candidates: int = Field(24, ge=1, le=100, description="candidates the ranker reads per question")
     min_probability: float = Field(0.5, ge=0.0, le=1.0, description="ranker probability of the best quote below "
                                    "which the assistant abstains (chosen on held-out articles, docs/RANKER.md)")
+    ablate: list[str] = Field(default_factory=list, description="named checks switched off (answer/checks.py), for measuring them")
     shapes: bool = Field(True, description="answer lists, why/how, summaries and comparisons in their own shape")
     open_min_probability: float = Field(0.1, ge=0.0, le=1.0, description="an open answer's points score at least this")
     open_relative_floor: float = Field(0.2, ge=0.0, le=1.0, description="... and at least this share of the best point's probability")

@@ -149,6 +149,7 @@ class Answer:
     shape: str = "fact"  #: fact, list, explain, summary or compare (answer/shapes.py)
     points: tuple[Point, ...] = ()  #: the answer's points, each with its citations
     confidence: float | None = None  #: the ranker's calibrated probability for the best quote
+    reason_code: str | None = None  #: why it abstained, as a code (answer/checks.py Reason)
 
     @property
     def latency_s(self) -> float:
@@ -160,6 +161,7 @@ class Answer:
             "answer": self.text,
             "abstained": self.abstained,
             "reason": self.reason,
+            "reason_code": self.reason_code,
             "mode": self.mode,
             "citations": [c.to_json() for c in self.citations],
             "closest": [c.to_json() for c in self.closest],

@@ -23,6 +23,7 @@ from ..store import Generation
 from ..text import NUMBER_WORDS, ordinals, terms
 from ..types import Answer, Citation, Evidence, Hit, Point
 from ..verify import MARK, fact_supported, normalize, verify_draft
+from .checks import Outcome, Reason, decide
 from .ranker import Ranker
 from .shapes import Shape, open_points, shape_of
 
@@ -71,29 +72,6 @@ def gather_evidence(
         timings["retrieve"] = t_evidence - t
         timings["evidence"] = time.perf_counter() - t_evidence
     return hits, selection
-
-
-def decide(selection: Selection, settings: AnswerSettings) -> str | None:
-    """None to answer, else the reason to abstain."""
-    if not selection.evidence:
-        return "no passage in the sources matches the question"
-    if selection.unknown_subject:
-        # the question is about names no document mentions: whatever matches is about something else
-        listed = ", ".join(f"'{w}'" for w in selection.missing[:3])
-        return f"the library never mentions {listed}"
-    threshold = settings.min_probability if selection.ranked else settings.min_confidence
-    if selection.confidence < threshold:
-        if selection.missing:
-            listed = ", ".join(f"'{w}'" for w in selection.missing[:3])
-            return f"no passage matches the question; the library never mentions {listed}"
-        return "the closest passages match the topic but not the question"
-    if selection.unmatched:
-        listed = ", ".join(selection.unmatched[:3])
-        return f"the passages found are on the topic but not about {listed}"
-    if not selection.has_type:
-        what = {"time": "date or year", "published": "date", "person": "name", "org": "name"}.get(selection.kind, "figure")
-        return f"the passages found are on the topic but give no {what} for it"
-    return None
 
 
 def build_prompt(question: str, evidence: list[Evidence], generator: Generator) -> str:
@@ -202,13 +180,13 @@ def answers_kind(text: str, question: str, kind: str) -> bool:
 
 
 def _abstention(
-    question: str, reason: str, generation: Generation, timings: dict[str, float],
-    closest: tuple[Citation, ...], notes: list[str], draft: str | None = None,
+    question: str, outcome: Outcome, generation: Generation, timings: dict[str, float],
+    closest: tuple[Citation, ...], notes: list[str], draft: str | None = None, confidence: float | None = None,
 ) -> Answer:
     return Answer(
-        question=question, text=f"The sources do not say: {reason}.", abstained=True, reason=reason,
-        citations=(), generation=generation.name, timings=timings, mode="abstained", draft=draft,
-        closest=closest, notes=tuple(notes),
+        question=question, text=f"The sources do not say: {outcome.message}.", abstained=True,
+        reason=outcome.message, citations=(), generation=generation.name, timings=timings, mode="abstained",
+        draft=draft, closest=closest, notes=tuple(notes), reason_code=outcome.reason.value, confidence=confidence,
     )
 
 
@@ -253,10 +231,12 @@ def answer_stream(
         if opened is not None:
             yield opened
             return
-    reason = decide(selection, settings)
-    if reason is not None:
+    outcome = decide(selection, settings)
+    confidence = selection.confidence if selection.ranked else None
+    if outcome is not None:
         timings["total"] = time.perf_counter() - t0
-        yield _abstention(question, reason, generation, timings, _citations(selection.candidates), notes)
+        yield _abstention(question, outcome, generation, timings, _citations(selection.candidates), notes,
+                          confidence=confidence)
         return
 
     evidence = list(selection.evidence)
@@ -281,7 +261,9 @@ def answer_stream(
         verified = verify_draft(complete_sentences(draft), evidence)
         timings["verify"] = time.perf_counter() - t
         text = verified.text
-        invented = invented_figures(draft, question, evidence) if selection.kind in ("time", "published", "number") else []
+        invented = (invented_figures(draft, question, evidence)
+                    if selection.kind in ("time", "published", "number") and "invented_figure" not in settings.ablate
+                    else [])
         if invented and in_words_only(evidence[0].quote, question):
             # "one fifth of the world's landmass": the quote gives the figure in words, which a small model
             # turns into a number of its own; the quote itself answers
@@ -289,16 +271,18 @@ def answer_stream(
             notes.append("the best quote gives the figure in words, so it is shown directly")
         if invented:
             # Shown the quotes, the model had to make up the date or figure asked for: the quotes don't give it.
-            reason = (f"the passages found do not give the {'figure' if selection.kind == 'number' else 'date'} "
-                      f"asked for (the draft offered {invented[0]}, which no passage supports)")
+            what = "figure" if selection.kind == "number" else "date"
+            outcome = Outcome(Reason.INVENTED_FIGURE, f"the passages found do not give the {what} asked for (the "
+                              f"draft offered {invented[0]}, which no passage supports)")
             timings["total"] = time.perf_counter() - t0
-            yield _abstention(question, reason, generation, timings, citations, notes, draft)
+            yield _abstention(question, outcome, generation, timings, citations, notes, draft, confidence)
             return
-        bent = bent_ordinals(draft, question, evidence)
+        bent = bent_ordinals(draft, question, evidence) if "bent_ordinal" not in settings.ablate else []
         if bent:
-            reason = f"the passages found are on the topic but not about '{bent[0]}' (the draft took it from the question)"
+            outcome = Outcome(Reason.BENT_ORDINAL, f"the passages found are on the topic but not about '{bent[0]}' "
+                              "(the draft took it from the question)")
             timings["total"] = time.perf_counter() - t0
-            yield _abstention(question, reason, generation, timings, citations, notes, draft)
+            yield _abstention(question, outcome, generation, timings, citations, notes, draft, confidence)
             return
         if text and (not answers_kind(text, question, selection.kind) or restates_question(text, question)):
             text = ""
@@ -347,10 +331,11 @@ def open_answer(
     best = pool[0][0] if pool else 0.0
     if not pool or (best < settings.open_min_probability and selection.named_doc is None and selection.ranked):
         timings["total"] = time.perf_counter() - t0
-        reason = "no passage in the sources speaks to the question"
+        message = "no passage in the sources speaks to the question"
         if selection.missing:
-            reason += "; the library never mentions " + ", ".join(f"'{w}'" for w in selection.missing[:3])
-        return _abstention(question, reason, generation, timings, _citations(selection.candidates), notes)
+            message += "; the library never mentions " + ", ".join(f"'{w}'" for w in selection.missing[:3])
+        return _abstention(question, Outcome(Reason.NOT_ON_QUESTION, message), generation, timings,
+                           _citations(selection.candidates), notes, confidence=best if selection.ranked else None)
     qvec = np.asarray(retriever.embedder.embed_query(question))
     picks = open_points(shape, question, pool, generation, qvec, settings, selection.named_doc)
     if len(picks) < 2:
