@@ -49,6 +49,7 @@ class Result:
     sources: list[str] = field(default_factory=list)
     verbatim: list[bool] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)  #: confidence, reason_code, shape of the answer
 
     @property
     def correct(self) -> bool:
@@ -147,7 +148,8 @@ def run_pipeline(assistant: Any, items: list[Item], on_item: Callable[[Result], 
             stored_ok = doc is not None and doc.text[c.start : c.end] == c.quote
             verbatim.append(stored_ok and in_source(c.quote, raw[c.source]))
         r = Result(item, a.text, quotes, a.abstained, latency, [c.source for c in a.citations], verbatim,
-                   unsupported_facts(a.text, quotes) if not a.abstained else [])
+                   unsupported_facts(a.text, quotes) if not a.abstained else [],
+                   {"confidence": a.confidence, "reason_code": a.reason_code, "shape": a.shape})
         results.append(r)
         if on_item:
             on_item(r)
