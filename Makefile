@@ -5,6 +5,11 @@ PY     := $(VENV)/bin/python
 LACQA  := $(VENV)/bin/lacqa
 MODEL  := models/gemma-3-270m-q4_k_m.gguf
 STAMP  := $(VENV)/.installed
+LLAMA_OK := $(VENV)/.llama-ok
+# llama.cpp is compiled for a portable x86-64 level (AVX2/FMA/F16C), not -march=native: a native build on a CPU
+# that advertises AMX dies with "Illegal instruction" in sandboxes that do not grant AMX state, and a wheel that
+# pip cached on one machine must run on the next.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
 .PHONY: run test index install model bench clean help
 
@@ -21,7 +26,7 @@ $(STAMP): pyproject.toml $(RANKER)/lacqa_ranker/ranker.json
 	@$(PY) -m pip install --quiet --upgrade pip
 	@if ! $(PY) -c "import llama_cpp" 2>/dev/null; then \
 	  echo ">>> building llama-cpp-python from source (about 6 minutes on 2 cores the first time; pip caches the wheel)"; fi
-	$(PY) -m pip install --progress-bar on -e ".[test]" ./$(RANKER)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --progress-bar on -e ".[test]" ./$(RANKER)
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -33,16 +38,24 @@ $(MODEL): | $(STAMP)
 
 model: $(MODEL)
 
+# The model must run, not only import: a llama.cpp built for another CPU (e.g. a cached wheel) is rebuilt here.
+$(LLAMA_OK): $(STAMP) $(MODEL)
+	@if ! $(PY) -c "import llama_cpp as l; m = l.Llama('$(MODEL)', n_ctx=64, n_threads=1, verbose=False); m('a', max_tokens=1)" >/dev/null 2>&1; then \
+	  echo ">>> the installed llama-cpp-python cannot run on this CPU: rebuilding it (about 6 minutes)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --no-cache-dir --force-reinstall --no-deps "llama-cpp-python==0.3.36"; \
+	fi
+	@touch $(LLAMA_OK)
+
 index: $(STAMP)
 	$(LACQA) index
 
-run: $(STAMP) $(MODEL) index
+run: $(STAMP) $(MODEL) $(LLAMA_OK) index
 	$(PY) app.py
 
-test: $(STAMP) $(MODEL)
+test: $(STAMP) $(MODEL) $(LLAMA_OK)
 	$(PY) -m pytest -q
 
-bench: $(STAMP) $(MODEL)
+bench: $(STAMP) $(MODEL) $(LLAMA_OK)
 	$(PY) bench/run.py
 
 clean:

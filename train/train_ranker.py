@@ -110,6 +110,36 @@ def batches(pairs: list[Pair], size: int, rng: random.Random) -> list[list[int]]
     return chunks
 
 
+def grouped_batches(pairs: list[Pair], n_groups: int, negatives: int, rng: random.Random
+                    ) -> list[tuple[list[list[int]], list[int]]]:
+    """Batches of ``n_groups`` questions, each as [its answer sentence, up to ``negatives`` other candidates],
+    plus pairs with no answer to rank against (perturbed questions, seed questions without one) for the
+    pointwise loss. One pass over the questions."""
+    by_group: dict[str, list[int]] = {}
+    for i, p in enumerate(pairs):
+        by_group.setdefault(p.group, []).append(i)
+    ranked, loose = [], []
+    for g, idx in sorted(by_group.items()):
+        pos = [i for i in idx if pairs[i].label == 1]
+        neg = [i for i in idx if pairs[i].label == 0]
+        if pos and neg:
+            for j, p in enumerate(pos):  # a seed question repeated three times has three copies of its answer
+                if j and pairs[p].candidate == pairs[pos[0]].candidate:
+                    continue
+                rng.shuffle(neg)
+                ranked.append([p, *neg[:negatives]])
+        else:
+            loose.extend(idx)
+    rng.shuffle(ranked)
+    rng.shuffle(loose)
+    plan = []
+    per = max(1, len(loose) // max(1, len(ranked) // n_groups))
+    for b in range(0, len(ranked) - n_groups + 1, n_groups):
+        k = b // n_groups
+        plan.append((ranked[b : b + n_groups], loose[k * per : (k + 1) * per][:8]))
+    return plan
+
+
 def train(args: argparse.Namespace) -> None:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -135,10 +165,15 @@ def train(args: argparse.Namespace) -> None:
     tok = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
     rng = random.Random(args.seed)
-    plan = batches(train_pairs, args.batch, rng)
-    total = len(plan)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    warm = max(1, int(0.05 * total))
+    plan = grouped_batches(train_pairs, args.groups, args.negatives, rng)
+    total = min(len(plan), args.steps) if args.steps else len(plan)
+    # the classifier is new and the pooler was never trained for this (the embedder mean-pools): a small learning
+    # rate on them leaves the model at the base rate for hundreds of steps, so the head learns 30x faster
+    head = [p for n, p in model.named_parameters() if n.startswith(("classifier", "bert.pooler"))]
+    body = [p for n, p in model.named_parameters() if not n.startswith(("classifier", "bert.pooler"))]
+    opt = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.lr * args.head_lr}],
+                            weight_decay=0.01)
+    warm = max(1, int(0.1 * total))
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
     step = 0
@@ -157,15 +192,25 @@ def train(args: argparse.Namespace) -> None:
         curve.append({"step": 0, "pairs": 0, **{k: v[k] for k in ("top1", "auc_foreign", "auc_perturbed")}})
         curve_file.write_text(json.dumps(curve, indent=1))
         print(curve[-1], flush=True)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
+    bce = torch.nn.BCEWithLogitsLoss()
     model.train()
     t0, seen, running = time.time(), 0, 0.0
     while step < total:
-        idx = plan[step]
+        groups, extra = plan[step]
+        idx = [i for g in groups for i in g] + extra
         enc = tok([train_pairs[i].question for i in idx], [train_pairs[i].candidate for i in idx],
-                  truncation="only_second", max_length=MAX_TOKENS, padding=True, return_tensors="pt")
+                  truncation="only_second", max_length=args.max_tokens, padding=True, return_tensors="pt")
+        z = model(**enc).logits.reshape(-1)
         y = torch.tensor([float(train_pairs[i].label) for i in idx])
-        loss = loss_fn(model(**enc).logits.reshape(-1), y)
+        # listwise: within each question's group the answer sentence must outscore the others (a constant output
+        # cannot satisfy it, unlike a pointwise loss on 1-in-5 positives); pointwise BCE keeps scores comparable
+        # across questions and teaches "no answer here" on perturbed questions and on questions without one
+        loss = args.bce * bce(z, y)
+        pos = 0
+        for g in groups:
+            zg = z[pos : pos + len(g)]
+            loss = loss + torch.nn.functional.cross_entropy(zg.unsqueeze(0), torch.zeros(1, dtype=torch.long)) / len(groups)
+            pos += len(g)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
@@ -173,20 +218,21 @@ def train(args: argparse.Namespace) -> None:
         opt.zero_grad()
         step += 1
         seen += len(idx)
-        running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
-        if step % 50 == 0:
+        running = 0.95 * running + 0.05 * loss.item() if step > 1 else loss.item()
+        if step % 25 == 0:
             rate = seen / (time.time() - t0)
             print(f"step {step}/{total} loss {running:.4f} {rate:.1f} pairs/s "
-                  f"eta {(total - step) * args.batch / rate / 60:.1f} min", flush=True)
+                  f"eta {(total - step) * len(idx) / rate / 60:.1f} min", flush=True)
         if step % args.every == 0 or step == total:
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                         "step": step}, ckpt.with_suffix(".tmp"))
             ckpt.with_suffix(".tmp").replace(ckpt)
             if step % (args.every * args.eval_every) == 0 or step == total:
                 v = evaluate(model, tok, val_pairs)
-                curve.append({"step": step, "pairs": step * args.batch,
+                curve.append({"step": step, "pairs": seen,
                               **{k: v[k] for k in ("top1", "auc_foreign", "auc_perturbed")}})
                 curve_file.write_text(json.dumps(curve, indent=1))
+                (OUT / "val_logits.json").write_text(json.dumps({"step": step, "logits": v["logits"]}))
                 print(curve[-1], flush=True)
     print("training done", flush=True)
 
@@ -203,11 +249,17 @@ def export(args: argparse.Namespace) -> None:
     base = packaged_minilm_path()
     tok = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
-    model.load_state_dict(torch.load(OUT / "checkpoint.pt", weights_only=False)["model"])
+    state = torch.load(OUT / "checkpoint.pt", weights_only=False)
+    model.load_state_dict(state["model"])
     model.eval()
     saved = json.loads((OUT / "pairs.json").read_text())
     val_pairs = [Pair(**p) for p in saved["val"]]
-    v = evaluate(model, tok, val_pairs)
+    cached = OUT / "val_logits.json"
+    if cached.exists() and json.loads(cached.read_text())["step"] == state["step"]:
+        curve = json.loads((OUT / "curve.json").read_text())[-1]
+        v = {**curve, "logits": json.loads(cached.read_text())["logits"], "groups": None}
+    else:
+        v = evaluate(model, tok, val_pairs)
     a, b = platt(v["logits"], [p.label for p in val_pairs])
     PACKAGE.mkdir(parents=True, exist_ok=True)
     fp32 = OUT / "ranker-fp32.onnx"
@@ -230,7 +282,7 @@ def export(args: argparse.Namespace) -> None:
 
     meta = {
         "model_id": f"lacqa-ranker-minilm-l6-{saved['meta']['train_hash']}",
-        "model": int8.name, "tokenizer": "tokenizer.json", "max_tokens": MAX_TOKENS,
+        "model": int8.name, "tokenizer": "tokenizer.json", "max_tokens": args.max_tokens, "trained_steps": state["step"],
         "platt": [a, b],
         "validation": {k: v[k] for k in ("top1", "auc_foreign", "auc_perturbed", "groups")},
         "data": {k: saved["meta"][k] for k in saved["meta"] if k != "val_articles"},
@@ -245,10 +297,17 @@ def main() -> None:
     ap.add_argument("--questions", type=int, default=7000)
     ap.add_argument("--val-questions", type=int, default=400)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=4e-5)
+    ap.add_argument("--lr", type=float, default=6e-5)
+    ap.add_argument("--head-lr", type=float, default=30.0, help="learning rate of the new head, as a multiple of --lr")
+    ap.add_argument("--groups", type=int, default=6, help="questions per batch (listwise loss)")
+    ap.add_argument("--negatives", type=int, default=4, help="other candidates per question in a batch")
+    ap.add_argument("--bce", type=float, default=0.5, help="weight of the pointwise loss")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--every", type=int, default=100, help="checkpoint every N steps")
     ap.add_argument("--eval-every", type=int, default=5, help="validate every N checkpoints")
+    ap.add_argument("--steps", type=int, default=0, help="train this many batches (learning rate annealed to 0 by "
+                    "then); 0: one epoch")
+    ap.add_argument("--max-tokens", type=int, default=MAX_TOKENS, help="pairs are cut to this many tokens")
     ap.add_argument("--export", action="store_true")
     ap.add_argument("--keep-fp32", action="store_true")
     args = ap.parse_args()

@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     model: Path | None = None  #: a GGUF file; default: the one GGUF in models_dir
     embedder_path: Path | None = None  #: a sentence-transformers folder; default: the packaged MiniLM
     ranker_path: Path | None = None  #: a folder holding ranker.json and its ONNX model; default: the packaged one
+    concurrency: int = Field(4, ge=1, le=64, description="questions the app works on at once (the model itself takes one at a time)")
+    queue_size: int = Field(1024, ge=1, description="requests that may wait in the app's queue before any is refused")
     host: str = "127.0.0.1"
     port: int = 7860
     max_file_mb: float = 20.0  #: files larger than this are skipped at indexing and refused at upload

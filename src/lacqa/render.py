@@ -36,8 +36,10 @@ def answer_markdown(a: dict[str, Any]) -> str:
             for c in a["closest"]:
                 lines.append(f"- \u201c{md_escape(_short(c['quote'], 160))}\u201d \u2014 *{md_escape(c['title'])}*")
         return "\n".join(lines)
-    body = md_escape(a["answer"])
-    body = re.sub(r"((?:\\\[\d+\\\])+)", lambda m: "**" + m.group(1).replace("\\", "") + "**", body)
+    if a.get("shape", "fact") != "fact" and a.get("points"):
+        body = _points_markdown(a["points"])
+    else:
+        body = _bold_markers(md_escape(a["answer"]))
     label = "Quoted directly from the source" if a["mode"] == "quoted" else "Answer drafted from the quotes and verified"
     cites = " \u00b7 ".join(
         f"**[{c['n']}]** {md_escape(_short(c['title'], 60))}{_page(c)}" for c in a["citations"]
@@ -45,6 +47,22 @@ def answer_markdown(a: dict[str, Any]) -> str:
     notes = "".join(f"\n\n<sub>note: {md_escape(n)}</sub>" for n in a.get("notes", []))
     return (f"{body}\n\n{cites}\n\n<sub>{label} \u00b7 {a['latency_s']:.2f}s \u00b7 from index "
             f"{a['generation']}</sub>{notes}")
+
+
+def _bold_markers(text: str) -> str:
+    return re.sub(r"((?:\\\[\d+\\\])+)", lambda m: "**" + m.group(1).replace("\\", "") + "**", text)
+
+
+def _points_markdown(points: list[dict[str, Any]]) -> str:
+    """An open answer as a bulleted list, each point with its markers; a comparison's sides as bold headings."""
+    lines: list[str] = []
+    label = None
+    for p in points:
+        if p.get("label") and p["label"] != label:
+            label = p["label"]
+            lines.append(f"\n**{md_escape(label[:1].upper() + label[1:])}**\n")
+        lines.append(f"- {_bold_markers(md_escape(p['text']))}")
+    return "\n".join(lines).strip()
 
 
 def _page(c: dict[str, Any]) -> str:

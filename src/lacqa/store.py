@@ -22,6 +22,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
+import threading
 import os
 import re
 import shutil
@@ -283,6 +284,7 @@ class Generation:
                 )
         self._sentence_chunks: list[list[int]] | None = None
         self.derived: dict[str, Any] = {}  #: values computed from this generation by later stages
+        self._derive_lock = threading.Lock()
         self._lexical = None
         self._chunk_matrix: np.ndarray | None = None
         self._sentence_matrix: np.ndarray | None = None
@@ -291,7 +293,10 @@ class Generation:
         """A value computed from this generation once and kept with it (the generation is immutable)."""
         value = self.derived.get(key)
         if value is None:
-            value = self.derived.setdefault(key, make())
+            with self._derive_lock:  # concurrent first questions compute it once, not once each
+                value = self.derived.get(key)
+                if value is None:
+                    value = self.derived.setdefault(key, make())
         return value
 
     def chunks_of_sentence(self, sent_id: int) -> list[int]:

@@ -326,7 +326,7 @@ def build_ui(assistant: Any) -> Any:
 
         for trigger in (box.submit, send.click):  # Enter and the Ask button do the same
             trigger(p(chat, assistant), inputs=[box, chatbot, answers, k, show_draft],
-                    outputs=[box, chatbot, answers, cites, pick], concurrency_limit=1, concurrency_id="model",
+                    outputs=[box, chatbot, answers, cites, pick], concurrency_limit=assistant.settings.concurrency, concurrency_id="ask",
                     api_visibility="private")
         clear.click(lambda: ([], [], citations_html(None), gr.update(choices=[], value=None, visible=False), -1),
                     outputs=[chatbot, answers, cites, pick, selected], api_visibility="private")
@@ -344,7 +344,9 @@ def build_ui(assistant: Any) -> Any:
                    concurrency_id="rebuild", api_visibility="private", show_progress="hidden")
         model.change(p(set_model, assistant), inputs=[model], outputs=[model_note], api_visibility="private")
 
-        gr.api(_named(p(ask_json, assistant), "ask"), api_name="ask", concurrency_limit=1, concurrency_id="model")
+        # questions run side by side (retrieval, ranking, evidence); only the language model takes one at a time (its lock)
+        gr.api(_named(p(ask_json, assistant), "ask"), api_name="ask", concurrency_limit=assistant.settings.concurrency,
+               concurrency_id="ask")
         gr.api(_named(p(status_json, assistant), "status"), api_name="status")
         gr.api(_named(p(rebuild_json, assistant), "rebuild"), api_name="rebuild", concurrency_limit=1,
                concurrency_id="rebuild")
@@ -383,7 +385,7 @@ def launch(settings: Settings | None = None, assistant: Any = None, block: bool 
     except LacqaError as exc:  # the UI shows the error state (no index yet, model missing)
         print(f"warning: {exc}")
     demo = build_ui(assistant)
-    demo.queue(max_size=32, default_concurrency_limit=1)
+    demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)  # a busy moment waits, not refused
     blocked = [str(Path(x).resolve()) for x in (settings.sources_dir, settings.index_dir, settings.models_dir)]
     demo.launch(
         server_name=settings.host, server_port=settings.port, max_file_size=f"{int(settings.max_file_mb)}mb",
