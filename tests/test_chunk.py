@@ -6,7 +6,7 @@ import pytest
 from hypothesis import settings, example, given
 from hypothesis import strategies as st
 
-from lacqa.chunk import soft_breaks, chunk_document, chunk_spans, sentence_spans
+from lacqa.chunk import SEPARATORS, chunk_document, chunk_spans, sentence_spans, soft_breaks
 from lacqa.config import ChunkSettings
 from lacqa.load import load_documents
 from lacqa.types import Chunk, Document
@@ -39,11 +39,6 @@ def check_chunks(doc: Document, chunks: list[Chunk], settings: ChunkSettings, pl
     assert not missing, f"characters not in any chunk at {missing[:5]}: {text[missing[0]:missing[0] + 20]!r}"
 
 
-def unambiguous(doc: Document, chunks: list[Chunk]) -> bool:
-    """Every chunk text occurs once in the document, so its offset cannot be mistaken (see the xfail below)."""
-    return all(doc.text.count(c.text) == 1 for c in chunks)
-
-
 # Random text: arbitrary unicode, plus a few repeated words and separators so that identical pieces recur
 # (the splitter returns strings; their offsets are found by searching, which repeated text makes tricky).
 _piece = st.one_of(
@@ -62,7 +57,7 @@ chunk_settings = st.builds(
 def test_chunks_round_trip_are_ordered_and_cover_the_text(text: str, settings: ChunkSettings) -> None:
     doc = make_doc(text)
     chunks = chunk_document(doc, settings)
-    check_chunks(doc, chunks, settings, placement=unambiguous(doc, chunks))
+    check_chunks(doc, chunks, settings)
 
 
 @given(st.lists(st.sampled_from(["ab ", "ab. ", "ab\n", "cd ", "x"]), min_size=50, max_size=400).map("".join),
@@ -71,14 +66,6 @@ def test_chunks_of_repetitive_text_round_trip(text: str, overlap: int) -> None:
     settings = ChunkSettings(size=100, overlap=overlap)
     doc = make_doc(text)
     check_chunks(doc, chunk_document(doc, settings), settings, placement=False)
-
-
-CHUNK_OFFSET_BUG = (
-    "src/lacqa/chunk.py:28 locates each splitter piece with text.find(piece, cursor), cursor = previous start + 1: "
-    "when a piece recurs inside that window (text with a period shorter than a chunk, e.g. 'ab ' * 50 or a "
-    "250-char '=====' rule) the chunk gets the offset of an earlier copy - 'ab ' * 50 at size=100, overlap=0 gives "
-    "spans [(0, 98), (3, 53)]: out of order, and characters 99-148 lie in no chunk (wrong page/sentence mapping)"
-)
 
 
 @example(text="ab " * 50, overlap=0)
@@ -91,6 +78,36 @@ def test_chunks_of_repetitive_text_are_ordered_and_cover_the_text(text: str, ove
     settings = ChunkSettings(size=100, overlap=overlap)
     doc = make_doc(text)
     check_chunks(doc, chunk_document(doc, settings), settings)
+
+
+def langchain_pieces(text: str, settings: ChunkSettings) -> list[str]:
+    """What LangChain's splitter, configured as lacqa's chunker describes, returns for ``text``."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    return RecursiveCharacterTextSplitter(
+        chunk_size=settings.size, chunk_overlap=min(settings.overlap, settings.size // 2), separators=SEPARATORS,
+        keep_separator="end", strip_whitespace=True,
+    ).split_text(text)
+
+
+@settings(max_examples=300)
+@example(text="The meeting was adjourned at noon. " * 200, settings=ChunkSettings())
+@example(text="ab " * 48 + "ab. ab ", settings=ChunkSettings(size=100, overlap=4))
+@given(st.one_of(random_text, st.lists(st.sampled_from(["ab ", "ab. ", "ab\n", "\n\n\n", " \t", "x"]),
+                                       max_size=400).map("".join)), chunk_settings)
+def test_chunks_are_the_pieces_of_the_langchain_splitter(text: str, settings: ChunkSettings) -> None:
+    assert [text[s:e] for s, e in chunk_spans(text, settings)] == langchain_pieces(text, settings)
+
+
+@pytest.mark.parametrize("times", [1, 65, 136, 137, 200, 1000])
+def test_a_sentence_repeated_hundreds_of_times_is_placed_where_it_is(times: int) -> None:
+    # issue 12: 137 copies and more raised 'AssertionError: chunk not found in document text' (the search for
+    # each piece drifted to later copies until none was left)
+    doc = make_doc("The meeting was adjourned at noon. " * times)
+    settings = ChunkSettings()
+    chunks = chunk_document(doc, settings)
+    check_chunks(doc, chunks, settings)
+    assert [c.text for c in chunks] == langchain_pieces(doc.text, settings)
 
 
 def test_long_rule_line_chunks_are_placed_where_they_are() -> None:

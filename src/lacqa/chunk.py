@@ -3,48 +3,113 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable
-
-from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from .config import ChunkSettings
 from .types import Chunk, Document
 
 SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
 
+Span = tuple[int, int]
 
-def chunk_spans(text: str, settings: ChunkSettings) -> list[tuple[int, int]]:
-    """(start, end) of every chunk, so that text[start:end] is the chunk text."""
-    splitter = RecursiveCharacterTextSplitter(
-        chunk_size=settings.size,
-        chunk_overlap=min(settings.overlap, settings.size // 2),
-        separators=SEPARATORS,
-        keep_separator="end",
-        strip_whitespace=True,
-    )
-    spans: list[tuple[int, int]] = []
-    cursor = floor = prev_end = 0
-    overlap = min(settings.overlap, settings.size // 2)
-    for piece in splitter.split_text(text):
-        start = text.find(piece, cursor)
-        # in repetitive text ("ab ab ab") the piece matches at several places around the previous chunk's end:
-        # take the latest one that does not leave a gap (the splitter overlaps only as much as fits)
-        if start >= 0 and spans:
-            limit = prev_end + len(text[prev_end:]) - len(text[prev_end:].lstrip())
-            later = text.find(piece, start + 1)
-            while 0 <= later <= limit:
-                start, later = later, text.find(piece, later + 1)
-        if start < 0:  # overlap wider than asked for: fall back to anywhere after the previous start
-            start = text.find(piece, floor)
-        if start < 0:
-            raise AssertionError(f"chunk not found in document text: {piece[:40]!r}")
-        spans.append((start, start + len(piece)))
-        # the next chunk begins after this one's start and shares at most `overlap` characters with it:
-        # searching from there keeps repeated text from matching an earlier copy
-        floor = start + 1
-        prev_end = start + len(piece)
-        cursor = max(floor, start + len(piece) - overlap)
-    return spans
+
+def chunk_spans(text: str, settings: ChunkSettings) -> list[Span]:
+    """(start, end) of every chunk, so that text[start:end] is the chunk text.
+
+    The chunks are those of LangChain's RecursiveCharacterTextSplitter (separators kept at the end of each
+    split, whitespace stripped; tests/test_chunk.py checks they are the same), cut here on offsets instead
+    of strings. The splitter returns strings, and finding them back in the text is ambiguous wherever a
+    piece recurs within a chunk's reach - a sentence repeated a few hundred times made the search run out of
+    text ("chunk not found"). Working on offsets, no piece is ever searched for, so placement cannot fail."""
+    overlap = min(settings.overlap, settings.size // 2)  # as chunk settings allow overlaps the splitter refuses
+    return _split(text, 0, len(text), SEPARATORS, settings.size, overlap)
+
+
+def _split(text: str, start: int, end: int, separators: list[str], size: int, overlap: int) -> list[Span]:
+    """The chunks of text[start:end]: cut at the first separator that occurs in it, merge the splits up to
+    ``size``; a split too long for a chunk is cut again with the separators after it."""
+    separator, rest = "", []
+    for i, sep in enumerate(separators):
+        if not sep or text.find(sep, start, end) >= 0:
+            separator, rest = sep, separators[i + 1 :] if sep else []
+            break
+    if not separator and size > 1:
+        return _windows(text, start, end, size, overlap)
+    chunks: list[Span] = []
+    good: list[Span] = []
+    for split in _splits(text, start, end, separator):
+        if split[1] - split[0] < size:
+            good.append(split)
+            continue
+        if good:
+            chunks.extend(_merge(text, good, size, overlap))
+            good = []
+        if rest:
+            chunks.extend(_split(text, *split, rest, size, overlap))
+        else:
+            chunks.append(split)  # nothing left to cut with (kept whole and unstripped, as LangChain does)
+    if good:
+        chunks.extend(_merge(text, good, size, overlap))
+    return chunks
+
+
+def _splits(text: str, start: int, end: int, separator: str) -> Iterable[Span]:
+    """text[start:end] cut after every occurrence of ``separator`` (each split keeps its separator at its
+    end); every character on its own when the separator is empty. No split is empty."""
+    if not separator:
+        yield from ((i, i + 1) for i in range(start, end))
+        return
+    cut = start
+    found = text.find(separator, cut, end)
+    while found >= 0:
+        yield cut, found + len(separator)
+        cut = found + len(separator)
+        found = text.find(separator, cut, end)
+    if cut < end:
+        yield cut, end
+
+
+def _merge(text: str, splits: list[Span], size: int, overlap: int) -> list[Span]:
+    """Consecutive splits joined into chunks of at most ``size`` characters; each chunk after the first
+    starts with as many of the previous chunk's last splits as fit in ``overlap`` (and leave room for the
+    next split). Chunks are stripped of surrounding whitespace; a blank one is dropped."""
+    chunks: list[Span] = []
+    current: deque[Span] = deque()
+    total = 0
+    for split in splits:
+        length = split[1] - split[0]
+        if total + length > size and current:
+            chunks.append(_strip(text, current[0][0], current[-1][1]))
+            while total > overlap or (total + length > size and total > 0):
+                first = current.popleft()
+                total -= first[1] - first[0]
+        current.append(split)
+        total += length
+    if current:
+        chunks.append(_strip(text, current[0][0], current[-1][1]))
+    return [c for c in chunks if c[0] < c[1]]
+
+
+def _windows(text: str, start: int, end: int, size: int, overlap: int) -> list[Span]:
+    """What ``_merge`` makes of one-character splits (a run of ``size`` or more characters without a space),
+    without a split per character: windows of ``size`` characters, each starting ``size - overlap`` after the
+    one before, the last one up to ``end``. A 20 MB run of base64 would otherwise hold 20 million splits."""
+    step = size - overlap  # overlap <= size // 2, so the windows move on
+    chunks: list[Span] = []
+    for at in range(start, end, step):
+        chunks.append(_strip(text, at, min(at + size, end)))
+        if at + size >= end:
+            break
+    return [c for c in chunks if c[0] < c[1]]
+
+
+def _strip(text: str, start: int, end: int) -> Span:
+    """text[start:end] without surrounding whitespace, as (start, end); empty when all blank."""
+    piece = text[start:end]
+    stripped = piece.lstrip()
+    start += len(piece) - len(stripped)
+    return start, start + len(stripped.rstrip())
 
 
 def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) -> list[Chunk]:
@@ -64,6 +129,7 @@ _ABBREV = re.compile(
     r"(\b(?:Mr|Mrs|Ms|Dr|Prof|St|No|Nos|Vol|pp|p|Fig|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec|"
     r"Inc|Ltd|Co|Corp|vs|etc|al|e\.g|i\.e|approx|ca|Art|Sec|Gen|Gov|Sen|Rep|Jr|Sr)\.|\b[A-Z]\.)$"
 )
+_ABBREV_REACH = 16  # longer than any match of _ABBREV ('approx.' is 7); \b still sees the character before
 
 
 _MARKER = re.compile(r"\s*([#>|*•▪–-]|\d{1,3}[.)]\s|[a-z][.)]\s|[IVX]+\.\s)")
@@ -103,7 +169,9 @@ def sentence_spans(text: str, max_chars: int = 300) -> list[tuple[int, int]]:
         body = line.group()
         start = 0
         for m in _END.finditer(body):
-            if _ABBREV.search(body[start : m.start()]):
+            # only the last few characters can hold an abbreviation: searching the whole sentence so far made
+            # a line of 'A. A. A. ...' (every stop an abbreviation) quadratic
+            if _ABBREV.search(body, max(start, m.start() - _ABBREV_REACH), m.start()):
                 continue
             spans.extend(_cut(body, start, m.start(), max_chars, line_start))
             start = m.end()
@@ -125,9 +193,18 @@ def _cut(body: str, start: int, end: int, max_chars: int, base: int) -> Iterable
         if cut <= 0:
             cut = max_chars - 1
         piece_end = start + cut + 1
-        yield base + start, base + len(body[:piece_end].rstrip())
+        yield base + start, base + _rstrip(body, start, piece_end)
         start = piece_end
         while start < end and body[start] == " ":
             start += 1
     if end > start:
-        yield base + start, base + len(body[:end].rstrip())
+        yield base + start, base + _rstrip(body, start, end)
+
+
+def _rstrip(body: str, start: int, end: int) -> int:
+    """End of body[start:end] without trailing whitespace. Stops at ``start`` (a blank piece comes out empty
+    and is dropped) instead of stripping a copy of everything before ``end``, which made cutting a long
+    line quadratic."""
+    while end > start and body[end - 1].isspace():
+        end -= 1
+    return end
