@@ -41,16 +41,24 @@ def html_to_text(html: str) -> tuple[str, str | None]:
     return re.sub(r"\n{3,}", "\n\n", text).strip(), title or None
 
 
-def _walk(node, parts: list[str]) -> None:  # type: ignore[no-untyped-def]
-    child = node.child
-    while child is not None:
-        if child.tag == "-text":
-            parts.append(child.text_content or "")
-        elif child.tag not in ("-comment",):
-            block = child.tag in _BLOCKS
+def _walk(root, parts: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Text of ``root``'s subtree with a line break around every block. Iterative (an explicit stack of
+    siblings still to visit), so a page nested thousands of elements deep cannot exhaust Python's stack."""
+    stack = [root.child]  # each entry: the next sibling to visit at one depth (None when done)
+    closing: list[bool] = [False]  # whether leaving that depth closes a block
+    while stack:
+        node = stack[-1]
+        if node is None:
+            stack.pop()
+            if closing.pop():
+                parts.append("\n")
+            continue
+        stack[-1] = node.next
+        if node.tag == "-text":
+            parts.append(node.text_content or "")
+        elif node.tag != "-comment":
+            block = node.tag in _BLOCKS
             if block:
                 parts.append("\n")
-            _walk(child, parts)
-            if block:
-                parts.append("\n")
-        child = child.next
+            stack.append(node.child)
+            closing.append(block)
