@@ -4,7 +4,8 @@ re-embed only text never embedded before, write a new generation and publish it 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -15,11 +16,14 @@ from .chunk import chunk_document, sentence_spans
 from .config import Settings
 from .embed import Embedder
 from .errors import IndexError_, LacqaError, SourceError
-from .load import parse, scan_sources
+from .load import SourceFile, failure, one_line, parse, parse_failure, scan_sources
 from .store import FORMAT_VERSION, Generation, IndexDir, Sentence, open_current, text_hash, write_generation
 from .types import Chunk, Document, Skipped
 
-CLEANER_VERSION = 3  # 3: sentences run over lines that only wrap a paragraph; bump when cleaning or sentence-cutting rules change: every document is re-parsed
+# Bump when cleaning, chunking or sentence-cutting rules change: every document is re-parsed and re-cut (vectors
+# are reused by text hash). 4: chunks cut on offsets (a piece recurring within a chunk's reach was misplaced
+# or crashed the build); 3: sentences run over lines that only wrap a paragraph.
+CLEANER_VERSION = 4
 
 StageFn = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -83,6 +87,9 @@ def build_index(
     t0 = time.perf_counter()
     index_dir = IndexDir(settings.index_dir)
     stage = on_stage or (lambda *_: None)
+    with _writing(index_dir):  # the folder must take the lock file before anything is read
+        index_dir.root.mkdir(parents=True, exist_ok=True)
+        (index_dir.root / ".lock").touch()
     with index_dir.lock(timeout=lock_timeout):
         scan = scan_sources(settings.sources_dir, int(settings.max_file_mb * 1e6))
         previous = _try_open(index_dir)
@@ -111,31 +118,35 @@ def build_index(
             report.seconds = time.perf_counter() - t0
             return report  # nothing to do: no parse, no embedder, no new generation
 
-        # parse what is new or changed; unchanged documents are taken from the previous generation
+        # parse what is new or changed (unchanged documents are taken from the previous generation), and cut
+        # each document into chunks and sentences on its own: whatever fails on one file skips that file only
         reuse = {d.source: d for d in previous.documents.values()} if previous and same_settings else {}
         docs: list[Document] = []
+        chunks: list[Chunk] = []
+        sentences: list[Sentence] = []
         new_skips: dict[str, dict[str, str]] = {}
         for source in sorted(current):
-            if source in report.unchanged:
-                docs.append(reuse[source])
-                continue
-            if any(s.source == source for s in report.skipped):
+            if any(s.source == source for s in report.skipped):  # refused by the scan, or unchanged since skipped
                 new_skips[source] = {"sha256": current[source].sha256, "reason": _reason(report.skipped, source)}
                 continue
             try:
-                docs.append(parse(current[source]))
-            except ValueError as exc:
-                report.skipped.append(Skipped(source, str(exc)))
-                new_skips[source] = {"sha256": current[source].sha256, "reason": str(exc)}
-                for bucket in (report.added, report.changed):
+                doc = reuse[source] if source in report.unchanged else _parse(current[source])
+                doc_chunks, doc_sentences = _segment(doc, settings, len(chunks), len(sentences))
+            except _Skip as skip:
+                report.skipped.append(Skipped(source, skip.reason))
+                new_skips[source] = {"sha256": current[source].sha256, "reason": skip.reason}
+                for bucket in (report.added, report.changed, report.unchanged):
                     if source in bucket:
                         bucket.remove(source)
+                continue
+            docs.append(doc)
+            chunks.extend(doc_chunks)
+            sentences.extend(doc_sentences)
         if not docs:
             raise SourceError(
                 f"nothing to index in {settings.sources_dir}: no readable document "
-                f"({len(report.skipped)} skipped); the previous index, if any, keeps serving"
+                f"({_skip_summary(report.skipped)}); the previous index, if any, keeps serving"
             )
-        chunks, sentences = _segment(docs, settings)
         report.documents, report.chunks = len(docs), len(chunks)
         if dry_run:
             report.seconds = time.perf_counter() - t0
@@ -147,7 +158,8 @@ def build_index(
         sent_vecs, n2 = _vectors(sent_texts, previous, "sentence", embedder, stage)
         report.embedded = n1 + n2
         dim = chunk_vecs.shape[1] if len(chunk_vecs) else (previous.manifest["dimension"] if previous else 0)
-        name, tmp = index_dir.new_generation_dir()
+        with _writing(index_dir):
+            name, tmp = index_dir.new_generation_dir()
         manifest = {
             "format_version": FORMAT_VERSION,
             "generation": name,
@@ -163,31 +175,75 @@ def build_index(
             "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
         }
         stage("write", 0, 1)
-        write_generation(
-            tmp, manifest, docs,
-            [(c, text_hash(c.text)) for c in chunks], chunk_vecs,
-            [(s, text_hash(t)) for s, t in zip(sentences, sent_texts, strict=True)], sent_vecs,
-        )
-        index_dir.publish(name, tmp)
-        index_dir.prune(settings.keep_generations)
+        with _writing(index_dir):
+            write_generation(
+                tmp, manifest, docs,
+                [(c, text_hash(c.text)) for c in chunks], chunk_vecs,
+                [(s, text_hash(t)) for s, t in zip(sentences, sent_texts, strict=True)], sent_vecs,
+            )
+            index_dir.publish(name, tmp)
+            index_dir.prune(settings.keep_generations)
         stage("write", 1, 1)
         report.generation, report.published = name, True
         report.seconds = time.perf_counter() - t0
         return report
 
 
+@contextmanager
+def _writing(index_dir: IndexDir) -> Iterator[None]:
+    """A folder that cannot be written (no such parent, no permission, disk full) is the user's to fix:
+    say so in one line instead of a traceback. The serving generation is untouched until publish."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or index_dir.root
+        raise IndexError_(
+            f"cannot write the index in {index_dir.root}: {exc.strerror or exc} ({where}) - "
+            "choose another folder with --index or LACQA_INDEX_DIR"
+        ) from exc
+
+
 def _reason(skipped: list[Skipped], source: str) -> str:
     return next(s.reason for s in skipped if s.source == source)
 
 
-def _segment(docs: list[Document], settings: Settings) -> tuple[list[Chunk], list[Sentence]]:
-    chunks: list[Chunk] = []
-    sentences: list[Sentence] = []
-    for doc in docs:
-        chunks.extend(chunk_document(doc, settings.chunk, first_id=len(chunks)))
-        for s, e in sentence_spans(doc.text, settings.answer.max_quote_chars):
-            sentences.append(Sentence(len(sentences), doc.doc_id, s, e))
-    return chunks, sentences
+def _skip_summary(skipped: list[Skipped], shown: int = 3) -> str:
+    """'2 skipped: a.pdf: unreadable PDF ...; b.txt: binary file ...' - why, on the one line of an error."""
+    if not skipped:
+        return "0 skipped"
+    reasons = "; ".join(f"{s.source}: {s.reason}" for s in skipped[:shown])
+    more = f"; and {len(skipped) - shown} more" if len(skipped) > shown else ""
+    return one_line(f"{len(skipped)} skipped: {reasons}{more}", limit=600)
+
+
+class _Skip(Exception):
+    """One file cannot be indexed; ``reason`` says why in one line."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _parse(file: SourceFile) -> Document:
+    try:
+        return parse(file)
+    except Exception as exc:  # not BaseException: Ctrl-C and exits still stop the build
+        raise _Skip(parse_failure(exc)) from exc
+
+
+def _segment(
+    doc: Document, settings: Settings, first_chunk: int, first_sentence: int
+) -> tuple[list[Chunk], list[Sentence]]:
+    """One document's chunks and sentences, numbered on from the documents before it."""
+    try:
+        chunks = chunk_document(doc, settings.chunk, first_id=first_chunk)
+    except Exception as exc:
+        raise _Skip(failure("could not be chunked", exc)) from exc
+    try:
+        spans = sentence_spans(doc.text, settings.answer.max_quote_chars)
+    except Exception as exc:
+        raise _Skip(failure("could not be split into sentences", exc)) from exc
+    return chunks, [Sentence(first_sentence + i, doc.doc_id, s, e) for i, (s, e) in enumerate(spans)]
 
 
 def _vectors(

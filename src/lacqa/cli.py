@@ -10,6 +10,7 @@ from typing import Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -45,7 +46,8 @@ def _settings(sources: Optional[Path] = None, index: Optional[Path] = None, mode
 def _fail(exc: LacqaError, as_json: bool) -> None:
     if as_json:
         print(json.dumps({"error": str(exc), "type": type(exc).__name__}))
-    console.print(f"[bold red]error:[/] {exc}")
+    # one line however narrow the terminal (no hard wrap); a path or file name in it is no markup
+    console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -85,11 +87,12 @@ def index(
         f"{report.chunks} chunks "
         f"in {report.seconds:.2f}s (generation {report.generation})"
     )
+    # file names and reasons are printed as they are: a name like '[draft] notes.md' is no markup
     for label, items in (("added", report.added), ("changed", report.changed), ("removed", report.removed)):
         for item in items:
-            out.print(f"  {label:8} {item}")
+            out.print(f"  {label:8} {escape(item)}")
     for s in report.skipped:
-        out.print(f"  [yellow]skipped[/]  {s.source}: {s.reason}")
+        out.print(f"  [yellow]skipped[/]  {escape(s.source)}: {escape(s.reason)}")
 
 
 class _progress:

@@ -149,19 +149,20 @@ def _read_pdf(data: bytes) -> tuple[list[str], str | None]:
     import logging
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
-            raise ValueError("encrypted PDF")
-        pages = [_normalize_newlines(page.extract_text() or "") for page in reader.pages]
+        encrypted = reader.is_encrypted
+        pages = [] if encrypted else [_normalize_newlines(page.extract_text() or "") for page in reader.pages]
         title = None
-        if reader.metadata is not None and reader.metadata.title:
+        if not encrypted and reader.metadata is not None and reader.metadata.title:
             title = str(reader.metadata.title).strip() or None
-    except (PdfReadError, KeyError, TypeError, AttributeError, OSError) as exc:
-        raise ValueError(f"unreadable PDF: {exc}") from exc
+    except Exception as exc:  # a damaged file makes pypdf raise nearly anything (PdfReadError, KeyError,
+        # ValueError, struct.error, zlib.error, RecursionError on cyclic objects ...): all mean the same here
+        raise ValueError(f"unreadable PDF: {describe(exc)}") from exc
+    if encrypted:
+        raise ValueError("encrypted PDF")
     if not any(p.strip() for p in pages):
         raise ValueError("PDF has no extractable text (scanned images?)")
     return pages, title
@@ -181,8 +182,31 @@ def source_text(path: Path) -> str:
 
 
 def parse(file: SourceFile) -> Document:
-    """Read, clean and describe one file. Raises ValueError with a one-line reason when unusable."""
-    pages_text, meta_title = READERS[file.path.suffix.lower()](file.data)
+    """Read, clean and describe one file. Raises ValueError with a one-line reason when unusable - for any
+    failure, so that one odd file is skipped and never stops a build."""
+    try:
+        pages_text, meta_title = READERS[file.path.suffix.lower()](file.data)
+    except ValueError as exc:
+        raise ValueError(one_line(str(exc))) from exc  # a reader's own reason, already in words
+    except Exception as exc:  # a reader's bug or a library's limit (RecursionError, MemoryError, ...)
+        raise ValueError(failure("could not be read", exc)) from exc
+    try:
+        text, spans, kept = _clean(pages_text)
+        title = meta_title or find_title(kept) or Path(file.source).stem
+        date, author = find_metadata(kept, title)
+    except Exception as exc:
+        raise ValueError(failure("could not be cleaned", exc)) from exc
+    if not re.search(r"\w{2,}", text):
+        raise ValueError("no text left after cleaning")
+    is_pdf = file.path.suffix.lower() == ".pdf"
+    return Document(
+        doc_id=doc_id_for(file.source), source=file.source, title=title, text=text, sha256=file.sha256,
+        pages=tuple(spans) if is_pdf else (), date=date, author=author,
+    )
+
+
+def _clean(pages_text: list[str]) -> tuple[str, list[PageSpan], list[Line]]:
+    """The cleaned text of all pages (joined by blank lines), each page's span in it, and the lines kept."""
     pages = [split_lines(p) for p in pages_text]
     repeated = repeated_lines(pages)
     text_parts: list[str] = []
@@ -202,16 +226,24 @@ def parse(file: SourceFile) -> Document:
         pos += len(page_text)
         spans.append(PageSpan(page_start, pos, number))
         all_kept.extend(kept)
-    text = "".join(text_parts)
-    if not re.search(r"\w{2,}", text):
-        raise ValueError("no text left after cleaning")
-    title = meta_title or find_title(all_kept) or Path(file.source).stem
-    date, author = find_metadata(all_kept, title)
-    is_pdf = file.path.suffix.lower() == ".pdf"
-    return Document(
-        doc_id=doc_id_for(file.source), source=file.source, title=title, text=text, sha256=file.sha256,
-        pages=tuple(spans) if is_pdf else (), date=date, author=author,
-    )
+    return "".join(text_parts), spans, all_kept
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` fit for one line of a report: whitespace runs (newlines too) collapsed, cut at ``limit``."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3].rstrip() + "..."
+
+
+def describe(exc: BaseException) -> str:
+    """An exception in one line: its type, then its message if it has one ('RecursionError: maximum ...')."""
+    message = one_line(str(exc))
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def failure(what: str, exc: BaseException) -> str:
+    """A skip reason that says which step failed, in words, then how: 'could not be chunked: RecursionError: ...'."""
+    return one_line(f"{what}: {describe(exc)}")
 
 
 def load_documents(root: Path, max_bytes: int) -> tuple[list[Document], list[Skipped]]:
@@ -222,6 +254,13 @@ def load_documents(root: Path, max_bytes: int) -> tuple[list[Document], list[Ski
     for file in scan.files:
         try:
             docs.append(parse(file))
-        except ValueError as exc:
-            skipped.append(Skipped(file.source, str(exc)))
+        except Exception as exc:  # one file's failure, whatever it is, skips that file only
+            skipped.append(Skipped(file.source, parse_failure(exc)))
     return docs, skipped
+
+
+def parse_failure(exc: Exception) -> str:
+    """The skip reason for a file ``parse`` raised on: its ValueError already says what failed, in words."""
+    if isinstance(exc, ValueError) and str(exc).strip():
+        return one_line(str(exc))
+    return failure("could not be read", exc)
