@@ -284,7 +284,7 @@ class Generation:
                 )
         self._sentence_chunks: list[list[int]] | None = None
         self.derived: dict[str, Any] = {}  #: values computed from this generation by later stages
-        self._derive_lock = threading.Lock()
+        self._derive_lock = threading.RLock()  # derived values derive from others (term stats from aliases)
         self._lexical = None
         self._chunk_matrix: np.ndarray | None = None
         self._sentence_matrix: np.ndarray | None = None
