@@ -25,7 +25,7 @@ from ..types import Answer, Citation, Evidence, Hit, Point
 from ..verify import MARK, fact_supported, normalize, verify_draft
 from .checks import Outcome, Reason, decide
 from .ranker import Ranker
-from .shapes import Shape, open_points, shape_of
+from .shapes import Shape, document_pool, open_points, shape_of
 
 FEW_SHOT = """Each answer below is copied from its passage.
 
@@ -337,6 +337,11 @@ def open_answer(
         return _abstention(question, Outcome(Reason.NOT_ON_QUESTION, message), generation, timings,
                            _citations(selection.candidates), notes, confidence=best if selection.ranked else None)
     qvec = np.asarray(retriever.embedder.embed_query(question))
+    if selection.named_doc is not None and shape is Shape.SUMMARY:  # measured: lists and why lose by it
+        stats = term_stats(generation)
+        idf = {t: stats.idf(t) for t in set(terms(question))}
+        pool = document_pool(question, selection.named_doc, generation, idf, stats.naming_terms[selection.named_doc],
+                             qvec, settings.rank_candidates)
     picks = open_points(shape, question, pool, generation, qvec, settings, selection.named_doc)
     if len(picks) < 2:
         return None

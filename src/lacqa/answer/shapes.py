@@ -156,6 +156,28 @@ def open_points(
     return [Pick(_span(generation, s, p)) for p, s in _in_order(picks)]
 
 
+def document_pool(
+    question: str, doc_id: str, generation: Generation, idf: dict[str, float], naming: set[str],
+    query_vec: np.ndarray, n: int,
+) -> list[tuple[float, Sentence]]:
+    """Candidates from the one document an open question names ("what does the 2008 policy paper propose"): its
+    sentences scored by the question's *topic* (its terms less those that only name the document), by IDF
+    coverage and by meaning. The words that name a document say which one, not what to quote from it."""
+    from ..text import terms as _terms
+
+    topic = {t: w for t, w in idf.items() if t not in naming}
+    total = sum(topic.values()) or 1.0
+    vectors = generation.sentence_vectors()
+    doc = generation.documents[doc_id]
+    scored = []
+    for s in generation.sentences_by_doc.get(doc_id, []):
+        ts = set(_terms(doc.text[s.start : s.end]))
+        cover = sum(w for t, w in topic.items() if t in ts) / total
+        scored.append((0.5 * cover + 0.5 * float(vectors[s.sent_id] @ query_vec), s))
+    scored.sort(key=lambda x: (-x[0], x[1].sent_id))
+    return scored[:n]
+
+
 def summary_points(
     question: str,
     pool: list[tuple[float, Sentence]],
