@@ -44,6 +44,8 @@ def test_shape_table_is_well_formed() -> None:
         ("When was the first ministerial meeting held?", Shape.FACT),
         ("Who wrote the essay?", Shape.FACT),
         ("What is the capital of Chile?", Shape.FACT),
+        ("What period does the cooperation plan cover?", Shape.FACT),
+        ("What topics does the report cover?", Shape.LIST),
     ],
 )
 def test_shape_of(question: str, shape: Shape) -> None:
@@ -72,6 +74,7 @@ LIB = {
 def test_list_answer_has_one_cited_point_per_quote(small_library) -> None:  # type: ignore[no-untyped-def]
     assistant = small_library(LIB, filler=True)
     assistant.ranker = OverlapRanker()
+    assistant.settings.answer.min_probability = 0.2  # the fake's scores are word-overlap shares, not probabilities
     assistant.settings.answer.ranker = "learned"
     a = assistant.ask("What are the main sources of power of the cooperative?")
     assert a.shape == "list" and not a.abstained
@@ -89,6 +92,7 @@ def test_list_answer_has_one_cited_point_per_quote(small_library) -> None:  # ty
 def test_compare_answer_labels_both_sides(small_library) -> None:  # type: ignore[no-untyped-def]
     assistant = small_library(LIB, filler=True)
     assistant.ranker = OverlapRanker()
+    assistant.settings.answer.min_probability = 0.2  # the fake's scores are word-overlap shares, not probabilities
     a = assistant.ask("Compare the solar arrays and the wind turbine.")
     assert a.shape == "compare", a.text
     labels = {p.label for p in a.points}
@@ -100,6 +104,7 @@ def test_compare_answer_labels_both_sides(small_library) -> None:  # type: ignor
 def test_shapes_switch_off(small_library) -> None:  # type: ignore[no-untyped-def]
     assistant = small_library(LIB, filler=True)
     assistant.ranker = OverlapRanker()
+    assistant.settings.answer.min_probability = 0.2  # the fake's scores are word-overlap shares, not probabilities
     assistant.settings.answer.shapes = False
     a = assistant.ask("What are the main sources of power of the cooperative?")
     assert a.shape == "fact"

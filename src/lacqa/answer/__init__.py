@@ -23,7 +23,7 @@ from ..store import Generation
 from ..text import NUMBER_WORDS, ordinals, terms
 from ..types import Answer, Citation, Evidence, Hit, Point
 from ..verify import MARK, fact_supported, normalize, verify_draft
-from .checks import Outcome, Reason, decide
+from .checks import Outcome, Reason, decide, decide_open
 from .ranker import Ranker
 from .shapes import Shape, document_pool, open_points, shape_of
 
@@ -329,6 +329,11 @@ def open_answer(
     t = time.perf_counter()
     pool = list(selection.pool)
     best = pool[0][0] if pool else 0.0
+    outcome = decide_open(selection, settings) if selection.named_doc is None else None
+    if outcome is not None:
+        timings["total"] = time.perf_counter() - t0
+        return _abstention(question, outcome, generation, timings, _citations(selection.candidates), notes,
+                           confidence=best if selection.ranked else None)
     if not pool or (best < settings.open_min_probability and selection.named_doc is None and selection.ranked):
         timings["total"] = time.perf_counter() - t0
         message = "no passage in the sources speaks to the question"

@@ -115,5 +115,19 @@ def decide(selection: Selection, settings: AnswerSettings) -> Outcome | None:
     return None
 
 
+#: the checks an open answer (list, explain, summary, compare) must pass: the fact-specific ones (the year,
+#: ordinal or kind of thing asked for) do not apply to it
+OPEN_CHECKS = ("evidence", "unknown_subject", "confidence")
+
+
+def decide_open(selection: Selection, settings: AnswerSettings) -> Outcome | None:
+    for check in EVIDENCE_CHECKS:
+        if check.name in OPEN_CHECKS and check.name not in settings.ablate:
+            outcome = check.run(selection, settings)
+            if outcome is not None:
+                return outcome
+    return None
+
+
 def check_names() -> list[str]:
     return [c.name for c in EVIDENCE_CHECKS if c.name != "evidence"] + list(DRAFT_CHECKS)
