@@ -46,7 +46,7 @@ class AnswerSettings(BaseModel):
     lexical_sentences: int = Field(8, ge=0, le=100, description="sentences library-wide covering most of the question's terms (synonyms included) added as candidates")
     max_question_chars: int = Field(500, ge=20)
     min_confidence: float = Field(0.25, description="below this evidence score the assistant abstains (hand-weighted scorer, ranker off)")
-    ranker: str = Field("learned", pattern="^(learned|off)$", description="'learned': the shipped cross-encoder orders "
+    ranker: str = Field("off", pattern="^(learned|off)$", description="'learned': the shipped cross-encoder orders "
                         "the evidence and decides; 'off': the hand-weighted score does (for ablation)")
     rank_candidates: int = Field(24, ge=1, le=100, description="candidates the ranker reads per question")
     min_probability: float = Field(0.5, ge=0.0, le=1.0, description="ranker probability of the best quote below "

@@ -57,6 +57,7 @@ class Selection:
     ranked: bool = False  #: ordered by the learned ranker: ``confidence`` is its calibrated probability
     pool: tuple[tuple[float, Sentence], ...] = ()  #: the scored candidates, best first (open answers pick from it)
     named_doc: str | None = None  #: the document the question names by title or author, if any
+    pool_hand: tuple[float, ...] = ()  #: with the ranker: the hand-weighted score of each pool candidate
 
 
 class TermStats:
@@ -338,9 +339,10 @@ def select_evidence(
     if unit and not any(unit.group(1).lower()[:4] in e.quote.lower() for e in chosen):
         has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer
     pool = tuple((sc, s) for sc, _, s in scored[: settings.rank_candidates])
+    pool_hand = tuple(float(h) for _, h, _ in scored[: settings.rank_candidates]) if ranker is not None else ()
     named = next(iter(_named_documents(question, generation, stats, cue=False)), None)
     return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched,
-                     about_nothing_here, ranker is not None, pool, named)
+                     about_nothing_here, ranker is not None, pool, named, pool_hand)
 
 
 _SOURCE_CUE = re.compile(r"\b(according to|per|in|by|from)\b[^?]*\b(article|paper|report|document|statement|"
@@ -361,7 +363,7 @@ def rerank(question: str, scored: list[tuple[float, float, Sentence]], generatio
         before = doc.text[prev.start : prev.end] if prev is not None and prev.doc_id == s.doc_id else ""
         texts.append(candidate_text(doc.text[s.start : s.end], before, doc.title))
     probs = ranker.probabilities(question, texts)
-    ranked = [(float(p), cover, s) for p, (_, cover, s) in zip(probs, top, strict=True)]
+    ranked = [(float(p), hand, s) for p, (hand, _, s) in zip(probs, top, strict=True)]
     ranked.sort(key=lambda x: (-x[0], x[2].sent_id))
     return ranked
 

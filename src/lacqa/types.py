@@ -148,7 +148,7 @@ class Answer:
     notes: tuple[str, ...] = ()  #: remarks for the user (e.g. question was shortened)
     shape: str = "fact"  #: fact, list, explain, summary or compare (answer/shapes.py)
     points: tuple[Point, ...] = ()  #: the answer's points, each with its citations
-    confidence: float | None = None  #: the ranker's calibrated probability for the best quote
+    confidence: float | None = None  #: the ranker's calibrated probability for the best quote (ranker off: the hand score)
     reason_code: str | None = None  #: why it abstained, as a code (answer/checks.py Reason)
 
     @property

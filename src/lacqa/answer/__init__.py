@@ -232,7 +232,7 @@ def answer_stream(
             yield opened
             return
     outcome = decide(selection, settings)
-    confidence = selection.confidence if selection.ranked else None
+    confidence = selection.confidence
     if outcome is not None:
         timings["total"] = time.perf_counter() - t0
         yield _abstention(question, outcome, generation, timings, _citations(selection.candidates), notes,
@@ -315,7 +315,7 @@ def answer_stream(
     yield Answer(
         question=question, text=text, abstained=False, reason=None, citations=citations,
         generation=generation.name, timings=timings, mode=mode, draft=draft, notes=tuple(notes),
-        points=(Point(text, cited),), confidence=selection.confidence if selection.ranked else None,
+        points=(Point(text, cited),), confidence=selection.confidence,
     )
 
 
@@ -333,14 +333,14 @@ def open_answer(
     if outcome is not None:
         timings["total"] = time.perf_counter() - t0
         return _abstention(question, outcome, generation, timings, _citations(selection.candidates), notes,
-                           confidence=best if selection.ranked else None)
+                           confidence=best)
     if not pool or (best < settings.open_min_probability and selection.named_doc is None and selection.ranked):
         timings["total"] = time.perf_counter() - t0
         message = "no passage in the sources speaks to the question"
         if selection.missing:
             message += "; the library never mentions " + ", ".join(f"'{w}'" for w in selection.missing[:3])
         return _abstention(question, Outcome(Reason.NOT_ON_QUESTION, message), generation, timings,
-                           _citations(selection.candidates), notes, confidence=best if selection.ranked else None)
+                           _citations(selection.candidates), notes, confidence=best)
     qvec = np.asarray(retriever.embedder.embed_query(question))
     if selection.named_doc is not None and shape is Shape.SUMMARY:  # measured: lists and why lose by it
         stats = term_stats(generation)
@@ -367,5 +367,5 @@ def open_answer(
     return Answer(
         question=question, text="\n".join(lines), abstained=False, reason=None, citations=citations,
         generation=generation.name, timings=timings, mode="quoted", notes=tuple(notes), shape=shape.value,
-        points=tuple(points), confidence=best if selection.ranked else None,
+        points=tuple(points), confidence=best,
     )
