@@ -302,7 +302,9 @@ def evaluate(
                 for r in rs:
                     fh.write(json.dumps({"system": label, "id": r.item.id, "q": r.item.q, "correct": r.correct,
                                          "abstained": r.abstained, "answer": r.answer, "quotes": r.quotes,
-                                         "unsupported": r.unsupported, "latency_s": round(r.latency, 3)},
+                                         "unsupported": r.unsupported, "latency_s": round(r.latency, 3),
+                                         "answerable": r.item.answerable, "kind": r.item.kind,
+                                         "correct_in_text": r.correct_in_text, **r.extra},
                                         ensure_ascii=False) + "\n")
     if as_json:
         _emit(report)
