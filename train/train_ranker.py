@@ -281,7 +281,7 @@ def export(args: argparse.Namespace) -> None:
         return hashlib.sha256(p.read_bytes()).hexdigest()
 
     meta = {
-        "model_id": f"lacqa-ranker-minilm-l6-{saved['meta']['train_hash']}",
+        "model_id": f"lacqa-ranker-minilm-l6-{saved['meta']['train_hash']}-s{state['step']}",
         "model": int8.name, "tokenizer": "tokenizer.json", "max_tokens": args.max_tokens, "trained_steps": state["step"],
         "platt": [a, b],
         "validation": {k: v[k] for k in ("top1", "auc_foreign", "auc_perturbed", "groups")},
