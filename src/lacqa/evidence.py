@@ -56,8 +56,6 @@ class Selection:
     unknown_subject: bool = False  #: every name the question mentions is absent from the library
     ranked: bool = False  #: ordered by the learned ranker: ``confidence`` is its calibrated probability
     pool: tuple[tuple[float, Sentence], ...] = ()  #: the scored candidates, best first (open answers pick from it)
-    named_doc: str | None = None  #: the document the question names by title or author, if any
-    pool_hand: tuple[float, ...] = ()  #: with the ranker: the hand-weighted score of each pool candidate
 
 
 class TermStats:
@@ -339,10 +337,8 @@ def select_evidence(
     if unit and not any(unit.group(1).lower()[:4] in e.quote.lower() for e in chosen):
         has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer
     pool = tuple((sc, s) for sc, _, s in scored[: settings.rank_candidates])
-    pool_hand = tuple(float(h) for _, h, _ in scored[: settings.rank_candidates]) if ranker is not None else ()
-    named = next(iter(_named_documents(question, generation, stats, cue=False)), None)
     return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched,
-                     about_nothing_here, ranker is not None, pool, named, pool_hand)
+                     about_nothing_here, ranker is not None, pool)
 
 
 _SOURCE_CUE = re.compile(r"\b(according to|per|in|by|from)\b[^?]*\b(article|paper|report|document|statement|"
@@ -395,6 +391,12 @@ def _covering_sentences(
         for sid, v in got.items():
             cover_of[sid] = cover_of.get(sid, 0.0) + v
     return sorted(cover_of, key=lambda i: (-cover_of[i], i))[:n]
+
+
+def named_document(question: str, generation: Generation, stats: TermStats) -> str | None:
+    """The document an open question names by its title, author or date, with or without a cue word (None if none
+    stands out); computed only for open answers, not on every question."""
+    return next(iter(_named_documents(question, generation, stats, cue=False)), None)
 
 
 def _named_documents(question: str, generation: Generation, stats: TermStats, cue: bool = True) -> dict[str, float]:

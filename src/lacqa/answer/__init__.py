@@ -15,7 +15,7 @@ import numpy as np
 
 from ..config import AnswerSettings
 from ..errors import GenerationError
-from ..evidence import Selection, TermStats, select_evidence
+from ..evidence import Selection, TermStats, named_document, select_evidence
 from ..kinds import MONTH, NUMERIC_DATE, YEAR, new_names
 from ..generate import Generator
 from ..retrieve import Retriever
@@ -329,12 +329,13 @@ def open_answer(
     t = time.perf_counter()
     pool = list(selection.pool)
     best = pool[0][0] if pool else 0.0
-    outcome = decide_open(selection, settings) if selection.named_doc is None else None
+    named = named_document(question, generation, term_stats(generation))
+    outcome = decide_open(selection, settings) if named is None else None
     if outcome is not None:
         timings["total"] = time.perf_counter() - t0
         return _abstention(question, outcome, generation, timings, _citations(selection.candidates), notes,
                            confidence=best)
-    if not pool or (best < settings.open_min_probability and selection.named_doc is None and selection.ranked):
+    if not pool or (best < settings.open_min_probability and named is None and selection.ranked):
         timings["total"] = time.perf_counter() - t0
         message = "no passage in the sources speaks to the question"
         if selection.missing:
@@ -342,12 +343,12 @@ def open_answer(
         return _abstention(question, Outcome(Reason.NOT_ON_QUESTION, message), generation, timings,
                            _citations(selection.candidates), notes, confidence=best)
     qvec = np.asarray(retriever.embedder.embed_query(question))
-    if selection.named_doc is not None and shape is Shape.SUMMARY:  # measured: lists and why lose by it
+    if named is not None and shape is Shape.SUMMARY:  # measured: lists and why lose by it
         stats = term_stats(generation)
         idf = {t: stats.idf(t) for t in set(terms(question))}
-        pool = document_pool(question, selection.named_doc, generation, idf, stats.naming_terms[selection.named_doc],
+        pool = document_pool(question, named, generation, idf, stats.naming_terms[named],
                              qvec, settings.rank_candidates)
-    picks = open_points(shape, question, pool, generation, qvec, settings, selection.named_doc)
+    picks = open_points(shape, question, pool, generation, qvec, settings, named)
     if len(picks) < 2:
         return None
     evidence = [p.evidence for p in picks]

@@ -8,7 +8,6 @@ never comes from a hub. Inference runs on ONNX Runtime with the ``tokenizers`` l
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections.abc import Sequence
@@ -18,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import ModelError
+from ..store import sha256_file
 
 #: the candidate's context is cut to this many characters (the start of the sentence before it matters least)
 PREV_CHARS = 160
@@ -54,14 +54,6 @@ def packaged_ranker_path() -> Path:
     return Path(lacqa_ranker.__file__).parent
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 class OnnxRanker:
     """The cross-encoder on ONNX Runtime, loaded (and its files checked against their recorded hashes) on first use."""
 
@@ -94,7 +86,7 @@ class OnnxRanker:
                 file = folder / name
                 if not file.is_file():
                     raise ModelError(f"the evidence ranker file {file} is missing: reinstall packages/lacqa-ranker")
-                if _sha256(file) != digest:
+                if sha256_file(file) != digest:
                     raise ModelError(f"the evidence ranker file {file} is damaged (sha256 does not match "
                                      "ranker.json): reinstall packages/lacqa-ranker")
             import onnxruntime as ort

@@ -22,6 +22,7 @@ from importlib import resources
 import numpy as np
 
 from ..config import AnswerSettings
+from ..evidence import _evidence
 from ..store import Generation, Sentence
 from ..text import terms
 from ..types import Evidence
@@ -85,12 +86,6 @@ def _is_statement(text: str) -> bool:
     return len(t) >= 40 and not t[0].islower() and bool(re.search(r"[.!?;:)\"\u201d]$", t)) and len(terms(t)) >= 5
 
 
-def _span(generation: Generation, s: Sentence, score: float) -> Evidence:
-    doc = generation.documents[s.doc_id]
-    return Evidence(doc.doc_id, doc.source, doc.title, s.start, s.end, doc.text[s.start : s.end], score,
-                    doc.page_at(s.start))
-
-
 def _diverse(pool: list[tuple[float, Sentence]], vectors: np.ndarray, n: int, floor: float,
              redundancy: float = 0.85, weight: float = 0.7) -> list[tuple[float, Sentence]]:
     """Greedy maximal marginal relevance: relevant sentences that do not repeat each other (cosine of their
@@ -136,7 +131,7 @@ def open_points(
     floor = max(settings.open_min_probability, settings.open_relative_floor * best)
     if shape is Shape.SUMMARY:
         picks = summary_points(question, pool, generation, query_vec, settings, named_doc)
-        return [Pick(_span(generation, s, p)) for p, s in picks]
+        return [Pick(_evidence(generation, s, p)) for p, s in picks]
     if shape is Shape.COMPARE:
         sides = compare_sides(question)
         if sides is not None:
@@ -145,7 +140,7 @@ def open_points(
                 want = set(terms(side))
                 mine = [x for x in pool if len(want & set(terms(text_of[x[1].sent_id]))) >= max(1, (len(want) + 1) // 2)]
                 for p, s in _in_order(_diverse(mine, vectors, hi, floor * 0.5)):
-                    out.append(Pick(_span(generation, s, p), label=side))
+                    out.append(Pick(_evidence(generation, s, p), label=side))
             if out:
                 return out
         shape = Shape.LIST  # no two sides to set apart: the points on the question, as a list
@@ -153,7 +148,7 @@ def open_points(
     picks = _diverse(pool, vectors, hi, floor)
     if len(picks) < lo:  # too few above the floor: the best ones regardless, as long as they are on topic
         picks = _diverse(pool, vectors, lo, settings.open_min_probability * 0.5)
-    return [Pick(_span(generation, s, p)) for p, s in _in_order(picks)]
+    return [Pick(_evidence(generation, s, p)) for p, s in _in_order(picks)]
 
 
 def document_pool(
