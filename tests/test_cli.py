@@ -53,9 +53,9 @@ class Cli:
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     shared: dict[Any, Any] = {}
 
-    def one_real_embedder(path: Path | None = None, kind: str = "minilm") -> Any:
+    def one_real_embedder(path: Path | None = None, kind: str = "onnx", data_dir: Path | None = None) -> Any:
         if (path, kind) not in shared:
-            shared[(path, kind)] = make_embedder(path, kind)
+            shared[(path, kind)] = make_embedder(path, kind, data_dir)
         return shared[(path, kind)]
 
     root = tmp_path_factory.mktemp("cli")

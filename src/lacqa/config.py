@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
+from .onnx_embed import default_data_dir
 
 
 class ChunkSettings(BaseModel):
@@ -70,10 +71,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LACQA_", env_nested_delimiter="__", extra="ignore")
 
     sources_dir: Path = Path("seeds")
-    index_dir: Path = Path("index")
+    #: default: index/ for the bundled seeds/, else a folder of the data folder named after the sources folder
+    index_dir: Path | None = None  # always a Path once validated (_default_index)
     models_dir: Path = Path("models")
     model: Path | None = None  #: a GGUF file; default: the one GGUF in models_dir
     embedder_path: Path | None = None  #: a sentence-transformers folder; default: the packaged MiniLM
+    embedder_backend: str = Field("onnx", pattern="^(onnx|torch)$", description="'onnx': the embedder runs on ONNX "
+                                  "Runtime from a checked export (no torch at query time); 'torch': sentence-transformers")
+    data_dir: Path = Field(default_factory=default_data_dir, description="per-user folder: the embedder's ONNX export, "
+                           "the registered language model (LACQA_DATA_DIR; default ~/.local/share/lacqa)")
     ranker_path: Path | None = None  #: a folder holding ranker.json and its ONNX model; default: the packaged one
     concurrency: int = Field(4, ge=1, le=64, description="questions the app works on at once (the model itself takes one at a time)")
     queue_size: int = Field(1024, ge=1, description="requests that may wait in the app's queue before any is refused")
@@ -85,20 +91,68 @@ class Settings(BaseSettings):
     retrieve: RetrieveSettings = RetrieveSettings()
     answer: AnswerSettings = AnswerSettings()
 
+    @model_validator(mode="after")
+    def _default_index(self) -> Settings:
+        """The bundled library is found from any working directory (this checkout's seeds/ and index/); any other
+        library gets its own index folder in the data folder, the same wherever lacqa runs."""
+        repo = _checkout()
+        if repo is not None and "sources_dir" not in self.model_fields_set and not Path(self.sources_dir).is_dir():
+            self.sources_dir = repo / "seeds"
+        if self.index_dir is None:
+            sources = Path(self.sources_dir)
+            if sources == Path("seeds"):
+                self.index_dir = Path("index")
+            elif repo is not None and sources.resolve() == (repo / "seeds").resolve():
+                self.index_dir = repo / "index"
+            else:
+                self.index_dir = default_index_dir(sources, Path(self.data_dir))
+        return self
+
+    @property
+    def user_models_dir(self) -> Path:
+        """Where `lacqa models --add` registers a GGUF (and `make run` the bundled one) for use from anywhere."""
+        return Path(self.data_dir) / "models"
+
     def resolve_model(self) -> Path:
-        """The GGUF to use: the explicit setting, else the single ``*.gguf`` in ``models_dir``."""
+        """The GGUF to use: ``--model`` / LACQA_MODEL, else the one in ``models_dir`` (./models), else the one
+        registered in the data folder."""
         if self.model is not None:
-            return Path(self.model)
-        found = sorted(Path(self.models_dir).glob("*.gguf"))
-        if not found:
-            raise ConfigError(
-                f"no language model: no .gguf file in {self.models_dir}/ - run `make run` (it assembles "
-                "the bundled gemma-3-270m) or set LACQA_MODEL to a GGUF file"
-            )
-        if len(found) > 1:
-            preferred = [p for p in found if p.name == "gemma-3-270m-q4_k_m.gguf"]
-            return preferred[0] if preferred else found[0]
-        return found[0]
+            path = Path(self.model).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"language model not found: {path} (from --model or LACQA_MODEL)")
+            return path
+        for folder in (Path(self.models_dir), self.user_models_dir):
+            found = [p for p in sorted(folder.glob("*.gguf")) if p.is_file()]  # a dangling registration is skipped
+            if found:
+                preferred = [p for p in found if p.name == "gemma-3-270m-q4_k_m.gguf"]
+                return preferred[0] if preferred else found[0]
+        raise ConfigError(
+            f"no language model: no .gguf file in {self.models_dir}/ or {self.user_models_dir}/ - run `make run` in "
+            "the lacqa folder (it assembles the bundled gemma-3-270m and registers it), pass --model FILE.gguf, "
+            "or set LACQA_MODEL"
+        )
 
     def available_models(self) -> list[Path]:
-        return sorted(Path(self.models_dir).glob("*.gguf"))
+        """Every GGUF lacqa can find: ./models first, then the registered ones (by name, first wins)."""
+        seen: dict[str, Path] = {}
+        for folder in (Path(self.models_dir), self.user_models_dir):
+            for p in sorted(folder.glob("*.gguf")):
+                if p.is_file():
+                    seen.setdefault(p.name, p)
+        return list(seen.values())
+
+
+def _checkout() -> Path | None:
+    """The lacqa checkout this code runs from (an editable install), when there is one."""
+    root = Path(__file__).resolve().parents[2]
+    return root if (root / "pyproject.toml").is_file() and (root / "seeds").is_dir() else None
+
+
+def default_index_dir(sources: Path, data_dir: Path) -> Path:
+    """``<data>/indexes/<folder name>-<hash of its absolute path>``: one index per library, wherever lacqa runs."""
+    import hashlib
+    import re
+
+    absolute = sources.expanduser().resolve()
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", absolute.name)[:40] or "library"
+    return data_dir / "indexes" / f"{slug}-{hashlib.sha256(str(absolute).encode()).hexdigest()[:10]}"

@@ -152,8 +152,69 @@ class HashEmbedder:
         return self._vec(text)
 
 
-def make_embedder(path: Path | None = None, kind: str = "minilm") -> Embedder:
-    """Factory: 'minilm' (default, real model) or 'hash' (deterministic fake)."""
+class MiniLMEmbedder:
+    """The sentence-transformers model run on ONNX Runtime (its checked export, made once per machine in the data
+    folder: torch is imported only to make it), or on torch through sentence-transformers when ``backend`` is
+    'torch' or the export cannot be made. Both give the same vectors (checked), so both share one model id and
+    an index built with one is served by the other."""
+
+    def __init__(self, path: Path | None = None, data_dir: Path | None = None, backend: str = "onnx",
+                 threads: int | None = None) -> None:
+        self._path = Path(path) if path else None
+        self._data_dir = data_dir
+        self._backend = backend
+        self._threads = threads
+        self._inner: Embedder | None = None
+        self._lock = threading.Lock()
+        self.note = ""  #: why the torch backend serves, when it was not asked for
+
+    @property
+    def model_id(self) -> str:
+        return "sentence-transformers/all-MiniLM-L6-v2" if self._path is None else f"local:{self._path.name}"
+
+    @property
+    def backend(self) -> str:
+        """'onnx' or 'torch': the one that actually runs (resolving it may export the model)."""
+        return "onnx" if type(self._impl()).__name__ == "OnnxEmbedder" else "torch"
+
+    def _impl(self) -> Embedder:
+        if self._inner is None:
+            with self._lock:
+                if self._inner is None:
+                    self._inner = self._resolve()
+        return self._inner
+
+    def _resolve(self) -> Embedder:
+        torch_backend = SentenceTransformerEmbedder(self._path, threads=self._threads)
+        if self._backend == "torch":
+            return torch_backend
+        from .onnx_embed import OnnxEmbedder, default_data_dir, export_onnx
+
+        model_dir = self._path or packaged_minilm_path()
+        try:
+            folder = export_onnx(model_dir, self._data_dir or default_data_dir())
+        except ModelError as exc:
+            self.note = f"the embedder runs on torch: {exc}"
+            import sys
+
+            print(f"warning: {self.note}", file=sys.stderr)
+            return torch_backend
+        return OnnxEmbedder(folder, model_id=self.model_id, threads=self._threads or min(4, os.cpu_count() or 1))
+
+    @property
+    def dim(self) -> int:
+        return self._impl().dim
+
+    def embed_documents(self, texts: Sequence[str], progress: ProgressFn | None = None) -> np.ndarray:
+        return self._impl().embed_documents(texts, progress)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._impl().embed_query(text)
+
+
+def make_embedder(path: Path | None = None, kind: str = "onnx", data_dir: Path | None = None) -> Embedder:
+    """Factory: 'onnx' (default: the real model on ONNX Runtime), 'torch' (the same model through
+    sentence-transformers) or 'hash' (deterministic fake)."""
     if kind == "hash":
         return HashEmbedder()
-    return SentenceTransformerEmbedder(path)
+    return MiniLMEmbedder(path, data_dir=data_dir, backend="torch" if kind == "torch" else "onnx")

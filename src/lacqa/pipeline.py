@@ -35,7 +35,8 @@ class Assistant:
         ranker: Ranker | None = None,
     ) -> None:
         self.settings = settings or Settings()
-        self.embedder = embedder or make_embedder(self.settings.embedder_path)
+        self.embedder = embedder or make_embedder(
+            self.settings.embedder_path, kind=self.settings.embedder_backend, data_dir=self.settings.data_dir)
         if ranker is None and self.settings.answer.ranker == "learned":
             from .answer.ranker import OnnxRanker
 
