@@ -16,6 +16,7 @@ from lacqa.config import Settings
 from lacqa.embed import HashEmbedder
 from lacqa.pipeline import Assistant
 from lacqa.store import IndexDir, open_current
+from lacqa.vector_cache import VectorCache
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 
@@ -33,8 +34,14 @@ from lacqa.embed import HashEmbedder
 sources, index, marker, phase = sys.argv[1:5]
 
 
+lacqa.build.EMBED_BATCH = 40  # small batches: the resume phase dies after two of them are cached
+
+
 class SlowEmbedder(HashEmbedder):
     def embed_documents(self, texts, progress=None):
+        if phase == "resume" and self.calls >= 80:
+            Path(marker).write_text("embedding the third batch")
+            time.sleep(120)
         vectors = super().embed_documents(texts, progress)
         if phase == "embed":
             Path(marker).write_text("embedding")
@@ -130,3 +137,24 @@ def test_build_killed_midway_leaves_previous_generation_serving(
     assert index_dir.current() == report.generation != first.generation
     hits = Assistant(settings, embedder=HashEmbedder()).search("alpaca wool Puno Ningbo", k=1)
     assert hits[0].chunk.source == "new_note.txt"
+
+
+def test_build_killed_while_embedding_resumes_without_re_embedding(tmp_path: Path, seeded_settings: Settings) -> None:
+    """Vectors are cached batch by batch as they are computed: after a SIGKILL the next build embeds only the
+    rest, and its index is the one a build never interrupted makes."""
+    settings = seeded_settings
+    start_and_kill(tmp_path, settings, "resume")
+    assert IndexDir(settings.index_dir).current() is None  # nothing was published
+    resumed_embedder = HashEmbedder()
+    report = build_index(settings, resumed_embedder)
+    assert report.published
+    gen = open_current(IndexDir(settings.index_dir))
+    total = len(set(gen.chunk_hashes) | set(gen.sentence_hashes))  # a sentence that is a whole chunk: one vector
+    assert report.embedded == resumed_embedder.calls == total - 80  # the two cached batches were not redone
+    fresh = Settings(sources_dir=settings.sources_dir, index_dir=tmp_path / "fresh")
+    build_index(fresh, HashEmbedder())
+    other = open_current(IndexDir(fresh.index_dir))
+    assert (gen.chunk_vectors() == other.chunk_vectors()).all()
+    assert (gen.sentence_vectors() == other.sentence_vectors()).all()
+    assert not (Path(settings.index_dir) / "cache" / "vectors.sqlite").exists() or \
+        VectorCache(Path(settings.index_dir) / "cache" / "vectors.sqlite", "hash-bow-64").get_many(gen.chunk_hashes) == {}

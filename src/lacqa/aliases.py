@@ -19,6 +19,8 @@ from .places import CAPITALS, COMMON_ALIASES
 from .text import STOPWORDS, terms
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from .store import Generation
 
 _SHORT = r"[A-Z][A-Za-z0-9&-]{0,9}"
@@ -138,7 +140,19 @@ class Aliases:
         for t in texts:
             for short, found in find_abbreviations(t).items():
                 table.setdefault(short, set()).update(found)
-        self.table = {k: sorted(v) for k, v in table.items()}  #: abbreviations the library defines
+        self._setup({k: sorted(v) for k, v in table.items()}, library_capitals(texts), builtin)
+
+    @classmethod
+    def from_found(cls, table: dict[str, list[str]], capitals: list[str] | frozenset[str],
+                   builtin: dict[str, str] | None = None) -> Aliases:
+        """The aliases of a library whose abbreviations and capitalised tokens were found at index time."""
+        self = cls.__new__(cls)
+        self._setup({k: sorted(v) for k, v in table.items()}, capitals, builtin)
+        return self
+
+    def _setup(self, table: dict[str, list[str]], capitals: list[str] | frozenset[str],
+               builtin: dict[str, str] | None) -> None:
+        self.table = table  #: abbreviations the library defines
         pairs: dict[str, set[str]] = {}
         for short, defined in self.table.items():
             for long in defined:
@@ -153,7 +167,7 @@ class Aliases:
                 reverse.setdefault(_key(target), set()).add(form)
         self._forms = {k: sorted(v) for k, v in reverse.items()}
         #: capitalised tokens the library uses: initialisms a question's phrase may stand for
-        self.capitals = frozenset(m.group() for t in texts for m in _CAPS.finditer(t))
+        self.capitals = frozenset(capitals)
         self._form_res = _alternation(list(pairs))
         self._target_res = _alternation(sorted({t for ts in pairs.values() for t in ts}))
 
@@ -185,8 +199,20 @@ class Aliases:
         return set(terms(" ".join(forms)))
 
 
+BUILTIN = {**CAPITALS, **COMMON_ALIASES}
+
+
+def library_capitals(texts: Sequence[str]) -> frozenset[str]:
+    """Capitalised tokens a library uses (initialisms a question's phrase may stand for)."""
+    return frozenset(m.group() for t in texts for m in _CAPS.finditer(t))
+
+
 def aliases(generation: Generation) -> Aliases:
-    """The aliases of a generation's library, found once and kept with it."""
-    return generation.derive(  # type: ignore[no-any-return]
-        "aliases", lambda: Aliases([d.text for d in generation.documents.values()], {**CAPITALS, **COMMON_ALIASES})
-    )
+    """The aliases of a generation's library: as stored at index time, else found once and kept with it."""
+    from .derived import load_aliases
+
+    def make() -> Aliases:
+        stored = load_aliases(generation.folder, BUILTIN)
+        return stored if stored is not None else Aliases([d.text for d in generation.documents.values()], BUILTIN)
+
+    return generation.derive("aliases", make)  # type: ignore[no-any-return]

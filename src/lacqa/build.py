@@ -11,14 +11,25 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
+from . import __version__, derived
+from .aliases import BUILTIN
 from .chunk import chunk_document, sentence_spans
 from .config import Settings
 from .embed import Embedder
 from .errors import IndexError_, LacqaError, SourceError
 from .load import SourceFile, failure, one_line, parse, parse_failure, scan_sources
-from .store import FORMAT_VERSION, Generation, IndexDir, Sentence, open_current, text_hash, write_generation
+from .store import (
+    FORMAT_VERSION,
+    Generation,
+    IndexDir,
+    Sentence,
+    current_manifest,
+    open_current,
+    text_hash,
+    write_generation,
+)
 from .types import Chunk, Document, Skipped
+from .vector_cache import VectorCache
 
 # Bump when cleaning, chunking or sentence-cutting rules change: every document is re-parsed and re-cut (vectors
 # are reused by text hash). 4: chunks cut on offsets (a piece recurring within a chunk's reach was misplaced
@@ -92,13 +103,13 @@ def build_index(
         (index_dir.root / ".lock").touch()
     with index_dir.lock(timeout=lock_timeout):
         scan = scan_sources(settings.sources_dir, int(settings.max_file_mb * 1e6))
-        previous = _try_open(index_dir)
+        serving = current_manifest(index_dir)  # checked, not loaded: a build with nothing to do stops here
         fp = fingerprint(settings, embedder.model_id)
-        old = previous.manifest if previous else {}
+        old = serving[1] if serving else {}
         same_settings = old.get("fingerprint") == fp
         old_docs: dict[str, str] = old.get("sources", {}) if same_settings else {}
         old_skips: dict[str, dict[str, str]] = old.get("skipped", {}) if same_settings else {}
-        report = BuildReport(generation=previous.name if previous else None, dry_run=dry_run)
+        report = BuildReport(generation=serving[0] if serving else None, dry_run=dry_run)
         current = {f.source: f for f in scan.files}
         for source in sorted(set(old_docs) | set(current)):
             if source not in current:
@@ -113,10 +124,13 @@ def build_index(
             else:
                 report.added.append(source)
         report.skipped = [*scan.skipped, *report.skipped]
-        if previous and same_settings and not report.added and not report.changed and not report.removed:
-            report.documents, report.chunks = len(previous.documents), len(previous.chunks)
+        stored_current = serving is not None and derived.is_current(index_dir.path_of(serving[0]))
+        if serving and same_settings and stored_current and not (report.added or report.changed or report.removed):
+            counts = old.get("counts", {})
+            report.documents, report.chunks = int(counts.get("documents", 0)), int(counts.get("chunks", 0))
             report.seconds = time.perf_counter() - t0
             return report  # nothing to do: no parse, no embedder, no new generation
+        previous = _try_open(index_dir) if serving else None
 
         # parse what is new or changed (unchanged documents are taken from the previous generation), and cut
         # each document into chunks and sentences on its own: whatever fails on one file skips that file only
@@ -152,10 +166,12 @@ def build_index(
             report.seconds = time.perf_counter() - t0
             return report
 
-        chunk_vecs, n1 = _vectors([c.text for c in chunks], previous, "chunk", embedder, stage)
+        with _writing(index_dir):
+            cache = VectorCache(index_dir.root / "cache" / "vectors.sqlite", embedder.model_id)
+        chunk_vecs, n1 = _vectors([c.text for c in chunks], previous, "chunk", embedder, stage, cache)
         by_id = {d.doc_id: d for d in docs}
         sent_texts = [by_id[s.doc_id].text[s.start : s.end] for s in sentences]
-        sent_vecs, n2 = _vectors(sent_texts, previous, "sentence", embedder, stage)
+        sent_vecs, n2 = _vectors(sent_texts, previous, "sentence", embedder, stage, cache)
         report.embedded = n1 + n2
         dim = chunk_vecs.shape[1] if len(chunk_vecs) else (previous.manifest["dimension"] if previous else 0)
         with _writing(index_dir):
@@ -176,13 +192,18 @@ def build_index(
         }
         stage("write", 0, 1)
         with _writing(index_dir):
+            # BM25, sentence terms, aliases: made now so that no question has to
+            extra = derived.write(tmp, [d.text for d in docs], [c.text for c in chunks], sent_texts, BUILTIN)
             write_generation(
                 tmp, manifest, docs,
                 [(c, text_hash(c.text)) for c in chunks], chunk_vecs,
                 [(s, text_hash(t)) for s, t in zip(sentences, sent_texts, strict=True)], sent_vecs,
+                extra_files=extra,
             )
             index_dir.publish(name, tmp)
             index_dir.prune(settings.keep_generations)
+            cache.clear()  # the published generation holds every vector now
+        cache.close()
         stage("write", 1, 1)
         report.generation, report.published = name, True
         report.seconds = time.perf_counter() - t0
@@ -246,10 +267,15 @@ def _segment(
     return chunks, [Sentence(first_sentence + i, doc.doc_id, s, e) for i, (s, e) in enumerate(spans)]
 
 
+EMBED_BATCH = 256  #: texts embedded between two commits to the vector cache (what a kill can lose)
+
+
 def _vectors(
-    texts: list[str], previous: Generation | None, kind: str, embedder: Embedder, stage: StageFn
+    texts: list[str], previous: Generation | None, kind: str, embedder: Embedder, stage: StageFn,
+    cache: VectorCache | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for ``texts``, reusing the previous generation's vector of any identical text."""
+    """Vectors for ``texts``: the previous generation's vector of any identical text, else the one cached by an
+    interrupted build, else embedded now (and cached batch by batch as it is computed)."""
     known: dict[str, int] = {}
     old_matrix = None
     if previous is not None and previous.manifest.get("embedder") == embedder.model_id:
@@ -257,21 +283,32 @@ def _vectors(
         known = {h: i for i, h in enumerate(hashes)}
         old_matrix = previous.chunk_vectors() if kind == "chunk" else previous.sentence_vectors()
     hashes = [text_hash(t) for t in texts]
-    missing = sorted({i for i, h in enumerate(hashes) if h not in known}, key=lambda i: i)
-    fresh: dict[int, np.ndarray] = {}
-    if missing:
-        stage(f"embed {kind}s", 0, len(missing))
-        vecs = embedder.embed_documents(
-            [texts[i] for i in missing], progress=lambda done, total: stage(f"embed {kind}s", done, total)
-        )
-        fresh = {i: vecs[j] for j, i in enumerate(missing)}
+    missing = [i for i, h in enumerate(hashes) if h not in known]
+    cached = cache.get_many([hashes[i] for i in missing]) if cache is not None and missing else {}
+    todo = list(dict.fromkeys(hashes[i] for i in missing if hashes[i] not in cached))  # each text once
+    first = {h: i for i, h in reversed(list(enumerate(hashes)))}
+    fresh: dict[str, np.ndarray] = dict(cached)
+    if todo:
+        label = f"embed {kind}s"
+        stage(label, 0, len(todo))
+        for start in range(0, len(todo), EMBED_BATCH):
+            batch = todo[start : start + EMBED_BATCH]
+            vecs = embedder.embed_documents(
+                [texts[first[h]] for h in batch],
+                progress=lambda done, _total, base=start: stage(label, base + done, len(todo)),
+            )
+            got = list(zip(batch, vecs, strict=True))
+            fresh.update(got)
+            if cache is not None:
+                cache.put_many(got)
+            stage(label, start + len(batch), len(todo))
     if not texts:
         return np.zeros((0, old_matrix.shape[1] if old_matrix is not None else 0), np.float32), 0
     dim = next(iter(fresh.values())).shape[0] if fresh else old_matrix.shape[1]  # type: ignore[union-attr]
     out = np.zeros((len(texts), dim), dtype=np.float32)
     for i, h in enumerate(hashes):
-        out[i] = fresh[i] if i in fresh else old_matrix[known[h]]  # type: ignore[index]
-    return out, len(missing)
+        out[i] = fresh[h] if h in fresh else old_matrix[known[h]]  # type: ignore[index]
+    return out, len(todo)
 
 
 def sources_changed(settings: Settings, generation: Generation) -> dict[str, list[str]]:

@@ -62,25 +62,27 @@ class TermStats:
     """Sentence-level document frequencies of a generation, for IDF weights (computed once)."""
 
     def __init__(self, generation: Generation) -> None:
+        from .derived import load_terms, sentence_terms
+
         self.n = max(1, len(generation.sentences))
-        df: dict[str, int] = {}
-        self.sentence_terms: list[frozenset[str]] = []
         self.aliases = aliases(generation)
-        for s in generation.sentences:
-            text = generation.documents[s.doc_id].text[s.start : s.end]
-            ts = frozenset(terms(text)) | self.aliases.extra_terms(text)  # "LAC" also counts as "Latin America"
-            self.sentence_terms.append(ts)
-            for t in ts:
-                df[t] = df.get(t, 0) + 1
-        self.df = df
+        stored = load_terms(generation.folder, len(generation.sentences))  # made at index time
+        if stored is not None:
+            self.sentence_terms, self.vocab_words = stored
+        else:  # an index written by other code: derive them now, once
+            self.sentence_terms = [
+                sentence_terms(generation.documents[s.doc_id].text[s.start : s.end], self.aliases)
+                for s in generation.sentences
+            ]
+            self.vocab_words = set()
+            for doc in generation.documents.values():
+                self.vocab_words.update(words(doc.text))
         postings: dict[str, list[int]] = {}
         for sid, ts in enumerate(self.sentence_terms):
             for t in ts:
                 postings.setdefault(t, []).append(sid)
+        self.df = {t: len(ids) for t, ids in postings.items()}
         self.postings = postings  #: term -> ids of the sentences that have it
-        self.vocab_words: set[str] = set()
-        for doc in generation.documents.values():
-            self.vocab_words.update(words(doc.text))
         self.vocab_words = _with_parts(self.vocab_words)
         #: title and author terms of each document, for questions that name one ("according to the paper on ...")
         self.named_terms = {d.doc_id: set(terms(f"{d.title} {d.author or ''}")) for d in generation.documents.values()}

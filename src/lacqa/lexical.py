@@ -1,9 +1,10 @@
-"""BM25 (bm25s) over chunk texts, beside the dense index. Built when an index is opened: it takes
-milliseconds for thousands of chunks and keeps the on-disk format free of pickles."""
+"""BM25 (bm25s) over chunk texts, beside the dense index. Built at index time and saved in the generation
+(bm25s' own numpy/JSON format, no pickles), memory-mapped when a generation is opened."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -24,6 +25,23 @@ class LexicalIndex:
             for t in set(doc):
                 self._df[t] = self._df.get(t, 0) + 1
         self._retriever.index(corpus, show_progress=False)
+
+    def save(self, folder: Path) -> None:
+        self._retriever.save(str(folder), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path, n: int) -> LexicalIndex:
+        """A saved index, its score matrix memory-mapped; document frequencies are read off the matrix's columns
+        (a term's column holds one score per text that has it)."""
+        import bm25s
+
+        self = cls.__new__(cls)
+        self._n = n
+        self._retriever = bm25s.BM25.load(str(folder), mmap=True, show_progress=False, verbosity=0)
+        indptr = np.asarray(self._retriever.scores["indptr"])
+        counts = np.diff(indptr)
+        self._df = {term: int(counts[i]) for term, i in self._retriever.vocab_dict.items() if i < len(counts)}
+        return self
 
     def __len__(self) -> int:
         return self._n

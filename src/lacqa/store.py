@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import IndexCorruptError, IndexLockedError, IndexMismatchError, IndexMissingError
+from .errors import IndexCorruptError, IndexError_, IndexLockedError, IndexMismatchError, IndexMissingError
 from .types import Chunk, Document, PageSpan
 
 FORMAT_VERSION = 1
@@ -175,8 +175,10 @@ def write_generation(
     chunk_vectors: np.ndarray,
     sentences: list[tuple[Sentence, str]],
     sentence_vectors: np.ndarray,
+    extra_files: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Write every file of a generation into ``folder`` and return the completed manifest."""
+    """Write every file of a generation into ``folder`` and return the completed manifest. ``extra_files``
+    (already written into ``folder`` by later stages' index-time work) are hash-checked with the rest."""
     import faiss
 
     db = sqlite3.connect(folder / "index.sqlite")
@@ -215,7 +217,7 @@ def write_generation(
             index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         faiss.write_index(index, str(folder / name))
     manifest = dict(manifest)
-    manifest["files"] = {name: sha256_file(folder / name) for name in FILES}
+    manifest["files"] = {name: sha256_file(folder / name) for name in (*FILES, *(extra_files or []))}
     with open(folder / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2, sort_keys=True)
     return manifest
@@ -238,12 +240,7 @@ class Generation:
                 f"index {name} has format {self.manifest.get('format_version')}, this lacqa reads "
                 f"{FORMAT_VERSION}: rebuild it with `lacqa index`"
             )
-        for file, digest in self.manifest.get("files", {}).items():
-            path = folder / file
-            if not path.is_file():
-                raise IndexCorruptError(f"index file missing: {path} - rebuild with `lacqa index`")
-            if sha256_file(path) != digest:
-                raise IndexCorruptError(f"index file damaged (hash mismatch): {path} - rebuild with `lacqa index`")
+        verify_files(folder, self.manifest)
         try:
             db = sqlite3.connect(f"file:{folder / 'index.sqlite'}?mode=ro", uri=True)
             doc_rows = db.execute(
@@ -314,9 +311,13 @@ class Generation:
     @property
     def lexical(self):  # type: ignore[no-untyped-def]
         if self._lexical is None:
-            from .lexical import LexicalIndex
+            with self._derive_lock:
+                if self._lexical is None:
+                    from .derived import load_lexical
+                    from .lexical import LexicalIndex
 
-            self._lexical = LexicalIndex([c.text for c in self.chunks])
+                    stored = load_lexical(self.folder, len(self.chunks))
+                    self._lexical = stored if stored is not None else LexicalIndex([c.text for c in self.chunks])
         return self._lexical
 
     def chunk_vectors(self) -> np.ndarray:
@@ -336,6 +337,32 @@ class Generation:
     @property
     def built_at(self) -> str:
         return str(self.manifest.get("built_at", ""))
+
+
+def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
+    """Every file the manifest lists is there and has its recorded hash."""
+    for file, digest in manifest.get("files", {}).items():
+        path = folder / file
+        if not path.is_file():
+            raise IndexCorruptError(f"index file missing: {path} - rebuild with `lacqa index`")
+        if sha256_file(path) != digest:
+            raise IndexCorruptError(f"index file damaged (hash mismatch): {path} - rebuild with `lacqa index`")
+
+
+def current_manifest(index_dir: IndexDir) -> tuple[str, dict[str, Any]] | None:
+    """(name, manifest) of the serving generation when its files pass their checks, without loading it."""
+    name = index_dir.current()
+    if name is None or not index_dir.path_of(name).is_dir():
+        return None
+    folder = index_dir.path_of(name)
+    try:
+        manifest = read_manifest(folder)
+        verify_files(folder, manifest)
+    except IndexError_:
+        return None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        return None
+    return name, manifest
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:
