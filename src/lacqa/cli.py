@@ -11,7 +11,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from .config import Settings
@@ -27,7 +27,8 @@ console = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
 
 SourcesOpt = typer.Option(None, "--sources", "-s", help="sources folder [env LACQA_SOURCES_DIR, default seeds/]")
-IndexOpt = typer.Option(None, "--index", "-i", help="index folder [env LACQA_INDEX_DIR, default index/]")
+IndexOpt = typer.Option(None, "--index", "-i", help="index folder [env LACQA_INDEX_DIR; default index/ for seeds/, "
+                        "else one per sources folder in the data folder]")
 JsonOpt = typer.Option(False, "--json", help="print JSON for machines")
 ModelOpt = typer.Option(None, "--model", "-m", help="GGUF file [env LACQA_MODEL, default the one in models/]")
 
@@ -101,7 +102,8 @@ class _progress:
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled and sys.stderr.isatty()
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            TextColumn("eta"), TimeRemainingColumn(), console=console,
         )
         self.tasks: dict[str, Any] = {}
 
@@ -127,6 +129,7 @@ def search(
     query: Optional[str] = typer.Argument(None, help="the question"),
     k: int = typer.Option(5, "-k", "--top", min=1, max=50, help="number of passages"),
     jsonl: Optional[Path] = typer.Option(None, "--jsonl", help='file of lines {"id": ..., "q": ...}'),
+    sources: Optional[Path] = SourcesOpt,
     index_dir: Optional[Path] = IndexOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -136,7 +139,7 @@ def search(
     """
     from .pipeline import Assistant
 
-    assistant = Assistant(_settings(index=index_dir))
+    assistant = Assistant(_settings(sources, index_dir))
     try:
         if jsonl is not None:
             for qid, q in _read_jsonl(jsonl):
@@ -209,6 +212,7 @@ def ask(
     question: Optional[str] = typer.Argument(None, help="the question"),
     k: Optional[int] = typer.Option(None, "-k", "--passages", min=1, max=30, help="passages scanned for evidence"),
     jsonl: Optional[Path] = typer.Option(None, "--jsonl", help='file of lines {"id": ..., "q": ...}'),
+    sources: Optional[Path] = SourcesOpt,
     index_dir: Optional[Path] = IndexOpt,
     model: Optional[Path] = ModelOpt,
     no_draft: bool = typer.Option(False, "--no-draft", help="answer with the best quotes only (no language model)"),
@@ -220,7 +224,7 @@ def ask(
     """
     from .pipeline import Assistant
 
-    settings = _settings(index=index_dir, model=model)
+    settings = _settings(sources, index_dir, model)
     if no_draft:
         settings.answer.draft = False
     assistant = Assistant(settings)
@@ -374,6 +378,51 @@ def watch(
             rebuild()
     except KeyboardInterrupt:
         pass
+
+
+@app.command()
+def models(
+    add: Optional[Path] = typer.Option(None, "--add", help="register a GGUF file for use from any folder "
+                                       "(a link in the data folder; `make run` registers the bundled one)"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List the language models lacqa finds (--model / LACQA_MODEL, ./models, then the registered ones)."""
+    settings = _settings()
+    try:
+        if add is not None:
+            _register_model(add, settings.user_models_dir)
+        found = settings.available_models()
+        chosen = str(settings.resolve_model()) if found or settings.model else None
+    except LacqaError as exc:
+        _fail(exc, as_json)
+        return
+    if as_json:
+        _emit({"models": [str(p) for p in found], "default": chosen, "registered_in": str(settings.user_models_dir)})
+        return
+    for p in found:
+        out.print(f"{'*' if str(p) == chosen else ' '} {p}")
+    if not found:
+        console.print(f"no GGUF in {settings.models_dir}/ or {settings.user_models_dir}/ (see `lacqa models --add`)")
+
+
+def _register_model(path: Path, folder: Path) -> None:
+    from .errors import ConfigError
+
+    source = path.expanduser().resolve()
+    if not source.is_file() or source.suffix.lower() != ".gguf":
+        raise ConfigError(f"not a GGUF file: {path}")
+    with open(source, "rb") as fh:
+        if fh.read(4) != b"GGUF":
+            raise ConfigError(f"{path} does not start like a GGUF file (no 'GGUF' magic)")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        link = folder / source.name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(source)
+    except OSError as exc:
+        raise ConfigError(f"cannot register {path} in {folder}: {exc}") from exc
+    console.print(f"registered {source} as {link}")
 
 
 def time_now() -> str:
