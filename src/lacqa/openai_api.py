@@ -347,6 +347,10 @@ def create_app(assistant: Any, api_key: str | None = None) -> tuple[FastAPI, Ope
     @app.post("/v1/chat/completions", response_model=None)
     async def chat_completions(request: Request) -> JSONResponse | StreamingResponse:
         api.check_key(request)
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            # a web page can post a form or text/plain to a loopback server without asking (no CORS preflight):
+            # only a JSON body, which needs one, is read
+            raise ApiError(415, "send the request body as JSON (Content-Type: application/json)")
         req = parse_request(await request.body())
         path = api.model_path(req.model)
         question, history = question_and_history(req.messages)
