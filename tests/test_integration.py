@@ -115,6 +115,29 @@ def test_api_endpoints_with_gradio_client(real: Assistant) -> None:
         demo.close()
 
 
+def test_openai_client_plain_and_streaming(real: Assistant) -> None:
+    import openai
+
+    from lacqa.web import launch
+
+    real.settings.port = _free_port()
+    server = launch(real.settings, assistant=real, block=False)
+    try:
+        client = openai.OpenAI(base_url=f"{server.url}v1", api_key="unused", max_retries=0)
+        assert "gemma-3-270m-q4_k_m" in [m.id for m in client.models.list()]
+        messages = [{"role": "user", "content": "When was the first ministerial meeting of the China-CELAC Forum held?"}]
+        resp = client.chat.completions.create(model="gemma-3-270m-q4_k_m", messages=messages)
+        extra = resp.model_extra
+        assert not extra["abstained"] and extra["citations"] and extra["generation"] == real.generation().name
+        assert "2015" in resp.choices[0].message.content + " ".join(c["quote"] for c in extra["citations"])
+        assert "[1]" in resp.choices[0].message.content
+        chunks = list(client.chat.completions.create(model="lacqa", messages=messages, stream=True))
+        assert "".join(c.choices[0].delta.content or "" for c in chunks) == resp.choices[0].message.content
+        assert chunks[-1].model_extra["citations"] == extra["citations"]
+    finally:
+        server.close()
+
+
 def test_a_stream_resumed_on_another_thread_leaves_the_model_usable(real: Assistant) -> None:
     """Web servers resume streaming generators on whichever worker thread is free."""
     import threading

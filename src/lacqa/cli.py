@@ -334,7 +334,7 @@ def serve(
     sources: Optional[Path] = SourcesOpt,
     index_dir: Optional[Path] = IndexOpt,
 ) -> None:
-    """Start the web chat (same as `python app.py`)."""
+    """Start the web chat and its OpenAI-compatible API at /v1 (same as `python app.py`)."""
     from .web import launch
 
     settings = _settings(sources, index_dir)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ConfigError
@@ -85,6 +85,8 @@ class Settings(BaseSettings):
     queue_size: int = Field(1024, ge=1, description="requests that may wait in the app's queue before any is refused")
     host: str = "127.0.0.1"
     port: int = 7860
+    #: bearer token the OpenAI-compatible API (/v1) asks for (env LACQA_API_KEY); None: no key, for loopback use
+    api_key: SecretStr | None = None
     max_file_mb: float = 20.0  #: files larger than this are skipped at indexing and refused at upload
     keep_generations: int = 3
     chunk: ChunkSettings = ChunkSettings()

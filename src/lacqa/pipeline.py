@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .build import BuildReport, StageFn, build_index, sources_changed
@@ -22,6 +22,15 @@ from .types import Answer, Hit
 if TYPE_CHECKING:
     from .answer.ranker import Ranker
     from .generate import Generator
+
+FOLLOW_UP_TURNS = 2  #: earlier questions a follow-up is read against
+
+
+def earlier_questions(messages: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The ``history`` for ``Assistant.ask``: the user questions among earlier chat messages ({role, content}),
+    the last FOLLOW_UP_TURNS of them. The web chat and the OpenAI-compatible API both pass this."""
+    asked = [m["content"] for m in messages if m.get("role") == "user" and isinstance(m.get("content"), str)]
+    return asked[-FOLLOW_UP_TURNS:]
 
 
 class Assistant:

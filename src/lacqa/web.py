@@ -14,6 +14,7 @@ import gradio as gr
 
 from .config import Settings
 from .errors import LacqaError
+from .pipeline import earlier_questions
 from .render import (
     _short,
     answer_markdown,
@@ -70,14 +71,14 @@ def chat(
     if not question:
         yield "", history, answers, citations_html(answers[-1] if answers else None), gr.update()
         return
-    previous = [m["content"] for m in history if m.get("role") == "user" and isinstance(m.get("content"), str)]
+    previous = earlier_questions(history)
     history = [*history, {"role": "user", "content": question},
                {"role": "assistant", "content": "\u2026 searching the sources"}]
     yield "", list(history), answers, citations_html(answers[-1] if answers else None), gr.update()
     draft = ""
     final: dict[str, Any] | None = None
     try:
-        for event in assistant.ask_stream(question, k=int(k) if k else None, history=previous[-2:]):
+        for event in assistant.ask_stream(question, k=int(k) if k else None, history=previous):
             if isinstance(event, Answer):
                 final = event.to_json()
                 break
@@ -375,8 +376,11 @@ def _named(fn: functools.partial, name: str) -> Any:
 
 
 def launch(settings: Settings | None = None, assistant: Any = None, block: bool = True) -> Any:
-    """Build the app and serve it (127.0.0.1 unless told otherwise). Returns the Blocks."""
+    """Build the app and serve it (127.0.0.1 unless told otherwise): the web chat at /, its Gradio API, and the
+    OpenAI-compatible API at /v1 (openai_api.py), all on one port. Returns the running server.Server."""
+    from .openai_api import create_app
     from .pipeline import Assistant
+    from .server import LOOPBACK, Server
 
     settings = settings or Settings()
     assistant = assistant or Assistant(settings)
@@ -387,9 +391,20 @@ def launch(settings: Settings | None = None, assistant: Any = None, block: bool 
     demo = build_ui(assistant)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)  # a busy moment waits, not refused
     blocked = [str(Path(x).resolve()) for x in (settings.sources_dir, settings.index_dir, settings.models_dir)]
-    demo.launch(
-        server_name=settings.host, server_port=settings.port, max_file_size=f"{int(settings.max_file_mb)}mb",
-        blocked_paths=blocked, allowed_paths=[], prevent_thread_lock=not block, show_error=True,
-        theme=gr.themes.Soft(primary_hue="indigo"), css=CSS, footer_links=["api"], quiet=False,
+    key = settings.api_key.get_secret_value() if settings.api_key else None
+    app, api = create_app(assistant, api_key=key)  # the /v1 routes first: the UI mounted at / takes the rest
+    app = gr.mount_gradio_app(
+        app, demo, path="/", server_name=settings.host, server_port=settings.port,
+        max_file_size=f"{int(settings.max_file_mb)}mb", blocked_paths=blocked, allowed_paths=[], show_error=True,
+        theme=gr.themes.Soft(primary_hue="indigo"), css=CSS, footer_links=["api"],
     )
-    return demo
+    server = Server(app, settings.host, settings.port, demo=demo, on_close=[demo.close, api.close])
+    if settings.host not in LOOPBACK and key is None:
+        print(f"warning: serving on {settings.host} without an API key: anyone who can reach it may ask "
+              "(set LACQA_API_KEY to require one for /v1)")
+    print(f"lacqa: web chat at {server.url} \u00b7 OpenAI-compatible API at {server.url}v1")
+    if block:
+        server.run()
+    else:
+        server.start()
+    return server
