@@ -35,6 +35,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # before collection, when Hypothesis caches the constants of the code under test
     factory = getattr(config, "_tmp_path_factory", None)
     set_hypothesis_home_dir(factory.mktemp("hypothesis") if factory else tempfile.mkdtemp(prefix="hypothesis-"))
+    # the per-user data folder (registered models, the embedder's ONNX export) is the session's own: what a user
+    # registered does not leak into the tests, and the export is made (and checked) once per session, as on a new
+    # machine; subprocesses inherit it
+    os.environ["LACQA_DATA_DIR"] = str(factory.mktemp("data") if factory else tempfile.mkdtemp(prefix="lacqa-data-"))
 
 
 def copy_seeds(dest: Path, names: list[str] | None = None) -> Path:
