@@ -157,6 +157,7 @@ def test_first_run_builds_offers_examples_answers_and_shows_the_library(
         # An open question: bullets, and the sources panel grouped by point.
         _ask(page, LIST_QUESTION)
         listed = _wait_last_bot(page, "[1]", timeout=30_000)
+        page.wait_for_function("() => !document.body.innerText.includes('processing |')", timeout=20_000)
         if page.locator("#lq-citations .lq-point").count():
             assert page.locator("#lq-chat [data-testid='bot']").last.locator("li").count() >= 2, listed
             _shot(page, "list_answer.png")

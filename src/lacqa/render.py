@@ -194,7 +194,7 @@ def progress_markdown(state: Any, now: float | None = None) -> str:
     else:
         line = "**looking at the sources\u2026**"
     steps = "".join(f"\u2713 {d} \u00b7 " for d in done)
-    return f"\u23f3 Indexing your library ({state.reason}): {steps}{line}"
+    return f"Indexing your library ({state.reason}): {steps}{line}"
 
 
 def _duration(seconds: float) -> str:
