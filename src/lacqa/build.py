@@ -139,7 +139,9 @@ def build_index(
         chunks: list[Chunk] = []
         sentences: list[Sentence] = []
         new_skips: dict[str, dict[str, str]] = {}
-        for source in sorted(current):
+        stage("read files", 0, len(current))
+        for n_read, source in enumerate(sorted(current), 1):
+            stage("read files", n_read, len(current))
             if any(s.source == source for s in report.skipped):  # refused by the scan, or unchanged since skipped
                 new_skips[source] = {"sha256": current[source].sha256, "reason": _reason(report.skipped, source)}
                 continue
@@ -176,11 +178,13 @@ def build_index(
         dim = chunk_vecs.shape[1] if len(chunk_vecs) else (previous.manifest["dimension"] if previous else 0)
         with _writing(index_dir):
             name, tmp = index_dir.new_generation_dir()
+        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        old_indexed: dict[str, str] = old.get("indexed_at", {}) or {}
         manifest = {
             "format_version": FORMAT_VERSION,
             "generation": name,
             "lacqa_version": __version__,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "built_at": now,
             "embedder": embedder.model_id,
             "dimension": int(dim),
             "chunker": fp["chunker"],
@@ -188,6 +192,11 @@ def build_index(
             "sources_dir": str(settings.sources_dir),
             "sources": {d.source: d.sha256 for d in docs},
             "skipped": new_skips,
+            # for the library view: when each document's current text was first indexed, and every skipped
+            # file's reason (those the scan refused too: hidden, too large, outside the folder)
+            "indexed_at": {d.source: (old_indexed.get(d.source, old.get("built_at")) if d.source in report.unchanged else None) or now
+                           for d in docs},
+            "skipped_reasons": {s.source: s.reason for s in report.skipped},
             "counts": {"documents": len(docs), "chunks": len(chunks), "sentences": len(sentences)},
         }
         stage("write", 0, 1)

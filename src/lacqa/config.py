@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     api_key: SecretStr | None = None
     max_file_mb: float = 20.0  #: files larger than this are skipped at indexing and refused at upload
     keep_generations: int = 3
+    auto_rebuild: bool = False  #: the web app rebuilds by itself when the sources change (LACQA_AUTO_REBUILD)
     chunk: ChunkSettings = ChunkSettings()
     retrieve: RetrieveSettings = RetrieveSettings()
     answer: AnswerSettings = AnswerSettings()

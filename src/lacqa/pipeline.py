@@ -170,16 +170,19 @@ class Assistant:
         if gen is not None and hasattr(gen, "warm"):
             gen.warm()
 
-    def ask(self, question: str, k: int | None = None, history: list[str] | None = None) -> Answer:
+    def ask(
+        self, question: str, k: int | None = None, history: list[str] | None = None, draft: bool = True
+    ) -> Answer:
+        """The verified answer; ``draft=False`` quotes without the language model (e.g. to check an example)."""
         final: Answer | None = None
-        for event in self.ask_stream(question, k=k, history=history):
+        for event in self.ask_stream(question, k=k, history=history, draft=draft):
             if isinstance(event, Answer):
                 final = event
         assert final is not None
         return final
 
     def ask_stream(
-        self, question: str, k: int | None = None, history: list[str] | None = None
+        self, question: str, k: int | None = None, history: list[str] | None = None, draft: bool = True
     ) -> Iterator[str | Answer]:
         """Yield draft text pieces as the model writes them, then the verified Answer last."""
         from .answer import answer_stream
@@ -188,6 +191,6 @@ class Assistant:
         q, notes = self._check_question(question)
         gen = self.generation()
         yield from answer_stream(
-            q, gen, self.retriever, self.settings.answer, self.generator, k=k, history=history or [],
+            q, gen, self.retriever, self.settings.answer, self.generator if draft else None, k=k, history=history or [],
             notes=notes, t0=t0, ranker=self.ranker,
         )

@@ -10,6 +10,7 @@ from typing import Any
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
 
 
+_MARKERS = re.compile(r"\[\d+\]")
 _MD_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!$|<>~])")
 
 
@@ -88,15 +89,39 @@ def citations_html(a: dict[str, Any] | None, context: dict[int, tuple[str, str]]
         return "<div class='lq-empty'>No passages for this question.</div>"
     head = "Closest passages (not an answer)" if a.get("abstained") else "Sources of this answer"
     cards = [f"<div class='lq-head'>{html.escape(head)}</div>"]
-    for c in cites:
+
+    def card(c: dict[str, Any]) -> str:
         before, after = (context or {}).get(c["n"], ("", ""))
         page = f" \u00b7 page {c['page']}" if c.get("page") else ""
-        cards.append(
+        return (
             f"<div class='lq-card' id='lq-cite-{c['n']}'><div class='lq-title'><span class='lq-n'>[{c['n']}]</span> "
             f"{html.escape(c['title'])}</div><div class='lq-meta'>{html.escape(c['source'])}{page} \u00b7 characters "
             f"{c['start']}\u2013{c['end']}</div><div class='lq-quote'>\u2026{_h(before)}<mark>"
             f"{_h(c['quote'])}</mark>{_h(after)}\u2026</div></div>"
         )
+
+    points = a.get("points") or []
+    if a.get("abstained") or a.get("shape", "fact") == "fact" or not points:
+        return "\n".join([*cards, *(card(c) for c in cites)])
+    # an open answer: each point heads the cards of the quotes it rests on (a quote shared by two points is
+    # shown under the first and named under the next)
+    by_n = {c["n"]: c for c in cites}
+    shown: set[int] = set()
+    for i, p in enumerate(points, 1):
+        label = f"{html.escape(p['label'])}: " if p.get("label") else ""
+        group = [f"<div class='lq-point' id='lq-point-{i}'><div class='lq-point-head'>Point {i} \u00b7 {label}"
+                 f"{_h(_short(_MARKERS.sub('', p['text']), 140))}</div>"]
+        for n in p.get("citations", []):
+            if n in shown:
+                group.append(f"<div class='lq-meta'>[{n}] \u2014 shown under an earlier point</div>")
+            elif n in by_n:
+                group.append(card(by_n[n]))
+                shown.add(n)
+        cards.append("".join(group) + "</div>")
+    rest = [c for c in cites if c["n"] not in shown]
+    if rest:
+        cards.append("<div class='lq-point'><div class='lq-point-head'>Further sources</div>"
+                     + "".join(card(c) for c in rest) + "</div>")
     return "\n".join(cards)
 
 
@@ -146,3 +171,58 @@ def report_markdown(r: dict[str, Any]) -> str:
     for s in r.get("skipped", []):
         lines.append(f"- **skipped** {_code(s['source'])}: {md_escape(s['reason'])}")
     return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the library's own state
+
+_STAGE_WORDS = {"read files": ("reading files", "read {n} files"),
+                "embed chunks": ("embedding chunks", "embedded {n} chunks"),
+                "embed sentences": ("embedding sentences", "embedded {n} sentences"),
+                "write": ("writing the index", "wrote the index")}
+
+
+def progress_markdown(state: Any, now: float | None = None) -> str:
+    """The running build as one line: stages done, the stage running with its count and time left."""
+    done = [(_STAGE_WORDS.get(s, (s, f"{s} {{n}}"))[1]).format(n=n) for s, n in state.finished]
+    line = ""
+    if state.stage:
+        word = _STAGE_WORDS.get(state.stage, (state.stage, ""))[0]
+        count = f" {state.done}/{state.total}" if state.total > 1 else ""
+        eta = state.eta_s(now)
+        left = f" \u00b7 about {_duration(eta)} left" if eta is not None else ""
+        line = f"**{word}{count}**{left}"
+    else:
+        line = "**looking at the sources\u2026**"
+    steps = "".join(f"\u2713 {d} \u00b7 " for d in done)
+    return f"Indexing your library ({state.reason}): {steps}{line}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{max(1, round(seconds))} s"
+    return f"{round(seconds / 60)} min"
+
+
+def empty_markdown(kind: str, sources_dir: str) -> str:
+    """The empty state: a missing folder or one with nothing lacqa can read."""
+    where = _code(sources_dir)
+    head = (f"**Your library is empty.** The sources folder {where} does not exist yet."
+            if kind == "missing" else f"**Your library is empty.** The sources folder {where} holds no document lacqa can read.")
+    return (f"{head} Add .txt, .md, .html or .pdf files with **Add documents** on the *Library* tab "
+            "(or copy them into the folder): lacqa indexes them and answers from them.")
+
+
+def waiting_markdown(state: Any) -> str:
+    """The chat's reply while the first index is being built."""
+    return progress_markdown(state) + "\n\nYour question is answered as soon as the index is ready."
+
+
+def library_document_html(row: Any, text: str) -> str:
+    """A whole document of the library view: its title, file facts and cleaned text, escaped."""
+    pages = f" \u00b7 {row.pages} pages" if row.pages else ""
+    return (
+        f"<div class='lq-doc-title'>{html.escape(row.title)}</div><div class='lq-meta'>{html.escape(row.source)} "
+        f"\u00b7 {html.escape(row.kind)}{pages} \u00b7 {row.chunks} chunks \u00b7 indexed "
+        f"{html.escape(row.indexed_at.replace('T', ' ').replace('Z', ' UTC'))}</div>"
+        f"<div class='lq-doc' id='lq-libdoc'>{_h(text)}</div>"
+    )
