@@ -25,7 +25,8 @@ from .render import (
 )
 from .types import Answer
 
-UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
+UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".epub")
+_ARCHIVES = {".docx": "a Word file", ".epub": "an EPUB file"}  # ZIP containers, checked as such
 EXAMPLES = [
     "When was the first ministerial meeting of the China-CELAC Forum held?",
     "Which countries did Xi Jinping visit in November 2016?",
@@ -205,6 +206,14 @@ def check_upload(path: Path, max_bytes: int) -> str | None:
         return "the file is empty"
     if size > max_bytes:
         return f"too large: {size / 1e6:.1f} MB (limit {max_bytes / 1e6:.0f} MB)"
+    if suffix in _ARCHIVES:
+        from .archive import open_zip
+
+        try:
+            open_zip(path.read_bytes(), _ARCHIVES[suffix])
+        except ValueError as exc:
+            return str(exc)
+        return None
     head = path.read_bytes()[:2048] if suffix == ".pdf" else path.read_bytes()
     if suffix == ".pdf":
         return None if head.startswith(b"%PDF-") else "not a PDF file (its content does not start with %PDF-)"
@@ -224,7 +233,8 @@ def add_documents(
     import shutil
 
     if not files:
-        return "Choose one or more .txt, .md, .html or .pdf files first.", status_markdown(assistant.status())
+        return ("Choose one or more .txt, .md, .html, .pdf, .docx or .epub files first.",
+                status_markdown(assistant.status()))
     root = Path(assistant.settings.sources_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     max_bytes = int(assistant.settings.max_file_mb * 1e6)
@@ -310,7 +320,7 @@ def build_ui(assistant: Any) -> Any:
                 auto = gr.Checkbox(label="Auto-rebuild when files change", value=False)
             report = gr.Markdown(elem_id="lq-report")
             with gr.Row():
-                upload = gr.File(label="Add documents (.txt, .md, .html, .pdf)", file_count="multiple",
+                upload = gr.File(label="Add documents (.txt, .md, .html, .pdf, .docx, .epub)", file_count="multiple",
                                  file_types=list(UPLOAD_TYPES), type="filepath")
                 with gr.Column():
                     overwrite = gr.Checkbox(label="Replace existing documents with the same name", value=False)
