@@ -27,7 +27,7 @@ pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT_KEYS = {"generation", "added", "changed", "removed", "unchanged", "skipped", "documents", "chunks", "seconds"}
-HIT_KEYS = {"doc_id", "source", "title", "start", "end", "page", "text", "score"}
+HIT_KEYS = {"doc_id", "source", "title", "start", "end", "page", "section", "text", "score"}
 # One easy factual question per seed document, from the dev set.
 RETRIEVAL_IDS = ["dev-001", "dev-024", "dev-033", "dev-046", "dev-058"]
 
@@ -111,7 +111,7 @@ def test_search_json_hits_are_slices_of_the_stored_text(cli: Cli, first_report: 
     texts = {p.name: p.read_text(encoding="utf-8") for p in cli.sources.iterdir()}
     for hit in hits:
         assert set(hit) == HIT_KEYS
-        assert hit["source"] in texts and hit["page"] is None
+        assert hit["source"] in texts and hit["page"] is None and hit["section"] is None
         assert hit["end"] - hit["start"] == len(hit["text"])
         assert hit["text"] in texts[hit["source"]]  # verbatim in the source file
     # and exactly the slice of the stored (cleaned) text

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import random
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +32,7 @@ from lacqa.load import SUPPORTED, scan_sources
 from lacqa.pipeline import Assistant
 from lacqa.store import text_hash
 
+from .test_formats import BOOK, BOOK_FILES, BOOK_TOC, REPORT, chapter, make_epub
 from .test_load import PAGE, PDF_PAGES, make_pdf
 
 GOOD_NAME = "good.txt"
@@ -243,7 +245,8 @@ def test_long_repetitions_are_indexed_whole(unit: str, sep: str, times: int, suf
 
 # --------------------------------------------------------------------------- random bytes, broken PDFs
 
-PREFIXES = (b"", b"", b"%PDF-1.4\n", b"<html><body>", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff\x00\x00", b"\x00")
+PREFIXES = (b"", b"", b"%PDF-1.4\n", b"<html><body>", b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff\x00\x00", b"\x00",
+            b"PK\x03\x04", b"PK\x05\x06" + bytes(18))  # a ZIP's local header; an empty ZIP's whole directory
 # bytes of every size (Hypothesis draws small ones first, so large ones come from a seeded generator) and
 # arbitrary text, which gets past decoding into cleaning, chunking and sentence splitting
 hostile_bytes = st.one_of(
@@ -300,12 +303,17 @@ def test_deeply_nested_pdf_objects_cost_only_their_file(depth: int) -> None:
     assert_good_indexed(index(with_good({"nested.pdf": nested_pdf(depth)})))
 
 
-damage = st.one_of(
-    st.builds(lambda n: ("truncate", n, b""), st.integers(0, len(VALID_PDF))),
-    st.builds(lambda i, b: ("flip", i, b), st.integers(0, len(VALID_PDF) - 1), st.binary(min_size=1, max_size=8)),
-    st.builds(lambda i, b: ("insert", i, b), st.integers(0, len(VALID_PDF)), st.binary(min_size=1, max_size=64)),
-    st.builds(lambda i, n: ("cut", i, bytes(n)), st.integers(0, len(VALID_PDF)), st.integers(1, 400)),
-)
+def damage_of(data: bytes) -> st.SearchStrategy[tuple[str, int, bytes]]:
+    """One way to damage ``data``: truncate it, overwrite, insert or cut out a few bytes somewhere."""
+    return st.one_of(
+        st.builds(lambda n: ("truncate", n, b""), st.integers(0, len(data))),
+        st.builds(lambda i, b: ("flip", i, b), st.integers(0, len(data) - 1), st.binary(min_size=1, max_size=8)),
+        st.builds(lambda i, b: ("insert", i, b), st.integers(0, len(data)), st.binary(min_size=1, max_size=64)),
+        st.builds(lambda i, n: ("cut", i, bytes(n)), st.integers(0, len(data)), st.integers(1, 400)),
+    )
+
+
+damage = damage_of(VALID_PDF)
 
 
 def damaged(data: bytes, how: tuple[str, int, bytes]) -> bytes:
@@ -330,6 +338,90 @@ def test_broken_pdfs_cost_only_their_file(how: list[tuple[str, int, bytes]]) -> 
     report = assert_good_indexed(index(with_good({"broken.pdf": data})))
     for s in report.skipped:
         assert "PDF" in s.reason or s.reason in ("empty file", "no text left after cleaning"), s
+
+
+# --------------------------------------------------------------------------- broken Word files and EPUBs
+
+WORDY = ("Word", "EPUB")  # every reason for a damaged .docx or .epub names its format
+
+
+def assert_worded(report: BuildReport) -> None:
+    for s in report.skipped:
+        assert any(w in s.reason for w in WORDY) or s.reason in ("empty file", "no text left after cleaning"), s
+
+
+@settings(max_examples=40)
+@example(how=[("truncate", 400, b"")])
+@example(how=[("truncate", len(REPORT) - 22, b"")])  # the end of the ZIP directory gone
+@given(st.lists(damage_of(REPORT), min_size=1, max_size=3))
+def test_broken_word_files_cost_only_their_file(how: list[tuple[str, int, bytes]]) -> None:
+    data = REPORT
+    for step in how:
+        data = damaged(data, step)
+    assert_worded(assert_good_indexed(index(with_good({"broken.docx": data}))))
+
+
+@settings(max_examples=40)
+@example(how=[("truncate", 400, b"")])
+@example(how=[("flip", BOOK.index(b"OEBPS/content.opf") + 2, b"\xff")])  # a member's name in its header
+@given(st.lists(damage_of(BOOK), min_size=1, max_size=3))
+def test_broken_epubs_cost_only_their_file(how: list[tuple[str, int, bytes]]) -> None:
+    data = BOOK
+    for step in how:
+        data = damaged(data, step)
+    assert_worded(assert_good_indexed(index(with_good({"broken.epub": data}))))
+
+
+def rezipped(data: bytes, member: str, content: bytes) -> bytes:
+    """The ZIP ``data`` with ``member`` holding ``content`` (compressed, with a right CRC): damage past the
+    archive, inside the XML or XHTML a reader parses."""
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in source.infolist():
+            z.writestr(info.filename, content if info.filename == member else source.read(info))
+    return out.getvalue()
+
+
+MEMBERS = st.sampled_from([
+    ("broken.docx", REPORT, "word/document.xml"), ("broken.docx", REPORT, "word/styles.xml"),
+    ("broken.docx", REPORT, "[Content_Types].xml"), ("broken.docx", REPORT, "word/_rels/document.xml.rels"),
+    ("broken.epub", BOOK, "OEBPS/text/ch2.xhtml"), ("broken.epub", BOOK, "OEBPS/content.opf"),
+    ("broken.epub", BOOK, "OEBPS/nav.xhtml"), ("broken.epub", BOOK, "META-INF/container.xml"),
+])
+
+
+@settings(max_examples=40)
+@given(MEMBERS, st.sampled_from((b"", b"<?xml version='1.0'?>", b"<w:document>", b"<html><body>")), hostile_bytes)
+def test_hostile_bytes_inside_a_word_file_or_epub_cost_only_their_file(
+    member: tuple[str, bytes, str], prefix: bytes, data: bytes
+) -> None:
+    name, archive, path = member
+    assert_worded(assert_good_indexed(index(with_good({name: rezipped(archive, path, prefix + data)}))))
+
+
+W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+@pytest.mark.parametrize("depth", [100, 10_000])
+def test_deeply_nested_word_content_costs_only_its_file(depth: int) -> None:
+    deep = ("<w:sdt><w:sdtContent>" * depth + "<w:p><w:r><w:t>Deep text in a Word file.</w:t></w:r></w:p>"
+            + "</w:sdtContent></w:sdt>" * depth)
+    body = f'<?xml version="1.0"?><w:document {W}><w:body>{deep}</w:body></w:document>'.encode()
+    report = assert_good_indexed(index(with_good({"deep.docx": rezipped(REPORT, "word/document.xml", body)})))
+    assert_worded(report)
+    assert report.skipped == [] if depth == 100 else report.documents >= 1
+
+
+@pytest.mark.parametrize("depth", [5_000, 10_000])
+def test_an_epub_chapter_nested_10000_deep_keeps_its_text(depth: int) -> None:
+    text = "Copper left the port of Antofagasta."
+    book = make_epub({**BOOK_FILES, "deep.xhtml": chapter("<div>" * depth + text + "</div>" * depth)}, BOOK_TOC)
+    with library(with_good({"deep.epub": book})) as assistant:
+        report = assistant.index()
+        assert report.skipped == [] and report.documents == 2
+        doc = next(d for d in assistant.generation().documents.values() if d.source == "deep.epub")
+        assert doc.text.endswith(text)
 
 
 # --------------------------------------------------------------------------- any failure in one file's path

@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "lacqa"
-INDEX_SIDE = ["load.py", "clean.py", "html.py", "chunk.py", "embed.py", "store.py", "build.py", "lexical.py"]
+INDEX_SIDE = ["load.py", "clean.py", "html.py", "word.py", "epub.py", "archive.py", "chunk.py", "embed.py", "store.py",
+              "build.py", "lexical.py"]
 
 
 def imported(path: Path) -> set[str]:

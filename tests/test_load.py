@@ -83,6 +83,7 @@ def test_mixed_folder_skips_each_bad_file_with_a_reason_and_indexes_the_rest(tmp
     (root / "blank.txt").write_bytes(b"  \n\n\t \n")
     (root / "binary.txt").write_bytes(bytes(random.Random(1).randrange(256) for _ in range(4096)) + b"\x00\x00")
     (root / "report.docx").write_bytes(b"PK\x03\x04 not really a docx")
+    (root / "slides.pptx").write_bytes(b"PK\x03\x04 a presentation")
     (root / "big.txt").write_text(("word " * 60 + "\n") * 100)  # ~30 kB, above the 0.01 MB limit below
     (root / "link.txt").symlink_to(outside)
     (root / ".hidden.txt").write_text("hidden notes\n")
@@ -93,13 +94,15 @@ def test_mixed_folder_skips_each_bad_file_with_a_reason_and_indexes_the_rest(tmp
     assert set(docs) == {"good.txt", "sub/nested.md", "latin.txt"}
     assert docs["latin.txt"].text == "Reunión en Asunción y São Paulo."
     assert set(skipped) == {
-        "empty.txt", "blank.txt", "binary.txt", "report.docx", "big.txt", "link.txt", ".hidden.txt", "fake.pdf",
+        "empty.txt", "blank.txt", "binary.txt", "report.docx", "slides.pptx", "big.txt", "link.txt", ".hidden.txt",
+        "fake.pdf",
     }
     for reason in skipped.values():
         assert_one_line_reason(reason)
     assert "empty" in skipped["empty.txt"] and "empty" in skipped["blank.txt"]
     assert "binary" in skipped["binary.txt"]
-    assert "unsupported" in skipped["report.docx"] and ".docx" in skipped["report.docx"]
+    assert skipped["report.docx"] == "not a Word file: not a ZIP archive, or a truncated one"
+    assert "unsupported" in skipped["slides.pptx"] and ".pptx" in skipped["slides.pptx"]
     assert "too large" in skipped["big.txt"]
     assert "symlink" in skipped["link.txt"]
     assert "hidden" in skipped[".hidden.txt"]
@@ -110,13 +113,13 @@ def test_mixed_folder_skips_each_bad_file_with_a_reason_and_indexes_the_rest(tmp
 
 def test_scan_sources_reports_refusals_before_parsing(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text(BODY)
-    (tmp_path / "b.docx").write_bytes(b"PK")
+    (tmp_path / "b.pptx").write_bytes(b"PK")
     (tmp_path / ".c.txt").write_text(BODY)
     scan = scan_sources(tmp_path, 20 * MB)
     assert [f.source for f in scan.files] == ["a.txt"]
     assert scan.files[0].data == BODY.encode()
     assert len(scan.files[0].sha256) == 64
-    assert {s.source for s in scan.skipped} == {"b.docx", ".c.txt"}
+    assert {s.source for s in scan.skipped} == {"b.pptx", ".c.txt"}
     for s in scan.skipped:
         assert_one_line_reason(s)
 

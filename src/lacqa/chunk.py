@@ -116,7 +116,7 @@ def chunk_document(doc: Document, settings: ChunkSettings, first_id: int = 0) ->
     return [
         Chunk(
             chunk_id=first_id + i, doc_id=doc.doc_id, source=doc.source, title=doc.title,
-            start=s, end=e, text=doc.text[s:e], page=doc.page_at(s),
+            start=s, end=e, text=doc.text[s:e], page=doc.page_at(s), section=doc.section_at(s),
         )
         for i, (s, e) in enumerate(chunk_spans(doc.text, settings))
     ]

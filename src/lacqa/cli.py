@@ -157,6 +157,7 @@ def search(
     for i, h in enumerate(hits, start=1):
         c = h.chunk
         page = f", p. {c.page}" if c.page else ""
+        page += f", \u00a7 {escape(c.section)}" if c.section else ""
         out.print(f"[bold]{i}. {c.title}[/] [dim]({c.source}{page}, chars {c.start}-{c.end}, score {h.score:.4f})[/]")
         out.print("   " + " ".join(c.text.split())[:400])
 
@@ -201,6 +202,7 @@ def _print_answer(answer: Any) -> None:
         out.print("[bold]Closest passages:[/]" if answer.abstained else "[bold]Quotes:[/]")
     for c in cites:
         page = f", p. {c.page}" if c.page else ""
+        page += f", \u00a7 {escape(c.section)}" if c.section else ""
         out.print(f" [{c.n}] \u201c{' '.join(c.quote.split())}\u201d")
         out.print(f"     [dim]{c.title} - {c.source}{page}, chars {c.start}-{c.end}[/]")
     for note in answer.notes:

@@ -496,7 +496,8 @@ def _continuation(generation: Generation, quote: Evidence) -> Sentence | None:
 
 def _span(generation: Generation, doc_id: str, start: int, end: int, score: float) -> Evidence:
     doc = generation.documents[doc_id]
-    return Evidence(doc.doc_id, doc.source, doc.title, start, end, doc.text[start:end], score, doc.page_at(start))
+    return Evidence(doc.doc_id, doc.source, doc.title, start, end, doc.text[start:end], score, doc.page_at(start),
+                    doc.section_at(start))
 
 
 _COMPOUND = re.compile(r"[-'’]")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 _DROP_TAGS = "script, style, noscript, template, svg, nav, header, footer, aside, form, iframe, button, select"
 _CHROME = re.compile(
@@ -24,41 +25,119 @@ def html_to_text(html: str) -> tuple[str, str | None]:
     title_node = tree.css_first("title")
     h1 = tree.css_first("h1")
     title = (h1.text(strip=True) if h1 else "") or (title_node.text(strip=True) if title_node else "")
-    for node in tree.css(_DROP_TAGS):
+    return _text(tree), title or None
+
+
+def chapter_to_text(xhtml: str, anchors: Collection[str] = ()) -> tuple[list[tuple[str | None, str]], str | None]:
+    """Return (pieces, first heading) of one XHTML chapter of an EPUB, the whole of its body. The text is cut
+    before each element whose id (or old-style ``<a name>``) is among ``anchors``: pieces are (that anchor,
+    the text from it to the next one), the first piece's anchor None (the text before any, maybe empty).
+
+    A book has no site chrome: a chapter keeps its <header>, <aside> (footnotes) and <footer>, whatever its
+    class names say ('chapter-header'); only scripts, styles, <nav> (tables of contents) and ruby readings
+    (furigana) are dropped.
+    Line breaks in its text are spaces, as a reader shows them (chapter files are often hard-wrapped); its
+    <title> is not used for the heading: books often repeat their own title there in every chapter.
+    Self-closing tags that HTML does not know as empty (``<title/>``, ``<a id="p3"/>``, ``<script src="x"/>``)
+    are closed first: an HTML parser reads them as opening tags, and a <title/> or <script/> would swallow
+    the rest of the chapter."""
+    tree = parse_xhtml(xhtml)
+    heading = ""
+    for node in tree.css("h1, h2, h3, h4, h5, h6"):
+        heading = " ".join(node.text(separator=" ").split())
+        if heading:
+            break
+    found: list[str] = []
+    text = _text(tree, drop=_CHAPTER_DROP, chrome=False, anchors=set(anchors), found=found, flow=True)
+    pieces = text.split(_MARK)
+    return [(None, pieces[0].strip()), *((a, t.strip()) for a, t in zip(found, pieces[1:]))], heading or None
+
+
+def parse_xhtml(xhtml: str):  # type: ignore[no-untyped-def]
+    """An XHTML file parsed as HTML, its non-empty elements written ``<x/>`` closed first."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    return LexborHTMLParser(_SELF_CLOSING.sub(_close, xhtml))
+
+
+_CHAPTER_DROP = "script, style, noscript, template, svg, nav, rt, rp"  # rt, rp: ruby readings (furigana)
+_FLOW = re.compile(r"[\r\n]+")
+_MARK = "\x00"  # where an anchor starts, in walked text: never in a decoded file (decode_text refuses NULs)
+_SELF_CLOSING = re.compile(r"<([A-Za-z][\w:.-]*)((?:\s[^<>]*?)?)/>")
+_VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track",
+         "wbr", "basefont", "frame", "keygen"}
+
+
+def _close(match: re.Match[str]) -> str:
+    name = match.group(1)
+    if name.lower() in _VOID:
+        return match.group(0)
+    return f"<{name}{match.group(2)}></{name}>"
+
+
+def _text(  # type: ignore[no-untyped-def]
+    tree, drop: str = _DROP_TAGS, chrome: bool = True, anchors: set[str] | None = None,
+    found: list[str] | None = None, flow: bool = False,
+) -> str:
+    """The text of a parsed page, one block per line: the tags ``drop`` removed, and with ``chrome`` the
+    elements whose class, id or role name site chrome, the rest of the page outside <main> or <article>.
+    With ``anchors``, a _MARK before each element having one of them, which is added to ``found``; with
+    ``flow``, line breaks in text are spaces (see _walk)."""
+    for node in tree.css(drop):
         node.decompose()
-    for node in tree.css("[class], [id], [role]"):
-        marker = " ".join(filter(None, (node.attributes.get(a) for a in ("class", "id", "role"))))
-        if node.tag not in ("body", "html", "main", "article") and _CHROME.search(marker or ""):
-            node.decompose()
-    root = tree.css_first("main") or tree.css_first("article") or tree.body
+    if chrome:
+        for node in tree.css("[class], [id], [role]"):
+            marker = " ".join(filter(None, (node.attributes.get(a) for a in ("class", "id", "role"))))
+            if node.tag not in ("body", "html", "main", "article") and _CHROME.search(marker or ""):
+                node.decompose()
+    root = (tree.css_first("main") or tree.css_first("article") or tree.body) if chrome else tree.body
     if root is None:
-        return "", title or None
+        return ""
     parts: list[str] = []
-    _walk(root, parts)
+    _walk(root, parts, anchors, found, flow)
     text = "".join(parts)
     text = re.sub(r"[ \t\u00a0]+", " ", text)
     text = re.sub(r" *\n *", "\n", text)
-    return re.sub(r"\n{3,}", "\n\n", text).strip(), title or None
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
-def _walk(root, parts: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _walk(  # type: ignore[no-untyped-def]
+    root, parts: list[str], anchors: set[str] | None = None, found: list[str] | None = None, flow: bool = False
+) -> None:
     """Text of ``root``'s subtree with a line break around every block. Iterative (an explicit stack of
-    siblings still to visit), so a page nested thousands of elements deep cannot exhaust Python's stack."""
+    siblings still to visit), so a page nested thousands of elements deep cannot exhaust Python's stack.
+    Before an element whose id or name is in ``anchors`` (the first time), a _MARK, and the anchor in
+    ``found``. With ``flow``, line breaks in text outside <pre> are spaces, as a browser shows them (a
+    hard-wrapped chapter file is not cut into lines where its source was wrapped)."""
     stack = [root.child]  # each entry: the next sibling to visit at one depth (None when done)
     closing: list[bool] = [False]  # whether leaving that depth closes a block
+    pres: list[bool] = [False]  # whether that depth is a <pre>'s inside (only kept with ``flow``)
+    in_pre = 0
     while stack:
         node = stack[-1]
         if node is None:
             stack.pop()
             if closing.pop():
                 parts.append("\n")
+            if flow and pres.pop():
+                in_pre -= 1
             continue
         stack[-1] = node.next
         if node.tag == "-text":
-            parts.append(node.text_content or "")
+            text = node.text_content or ""
+            parts.append(_FLOW.sub(" ", text) if flow and not in_pre else text)
         elif node.tag != "-comment":
+            if anchors and found is not None:
+                anchor = node.id or (node.attributes.get("name") if node.tag == "a" else None)
+                if anchor in anchors:
+                    parts.append(_MARK)
+                    found.append(anchor)
+                    anchors.discard(anchor)  # the first element with it only
             block = node.tag in _BLOCKS
             if block:
                 parts.append("\n")
             stack.append(node.child)
             closing.append(block)
+            if flow:
+                pres.append(node.tag in ("pre", "textarea", "listing"))
+                in_pre += pres[-1]

@@ -1,6 +1,7 @@
 """Turn the files of a sources folder into cleaned Documents; report every file that was skipped.
 
-One reader per suffix. Readers return text split into pages (one page for non-PDF files); cleaning
+One reader per suffix. Readers return text split into parts: the pages of a PDF, the chapters of an EPUB,
+the stretches of a Word file between headings and around tables, or the whole of any other file. Cleaning
 then keeps whole lines, so offsets into the stored text always map back to words of the source file.
 """
 
@@ -17,9 +18,21 @@ from pathlib import Path
 
 from .clean import Line, clean_lines, find_metadata, find_title, repeated_lines, split_lines
 from .errors import SourceError
-from .types import Document, PageSpan, Skipped
+from .types import Document, PageSpan, SectionSpan, Skipped
 
-SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
+SUPPORTED = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx", ".epub")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a reader found in a file: its text in parts, and what it knows about them."""
+
+    parts: list[str]  #: text of each part, in order (joined by blank lines in the stored text)
+    title: str | None = None  #: the title the file itself records (PDF metadata, Word core properties, dc:title)
+    sections: list[str | None] | None = None  #: per part, the title of the section it belongs to (Word, EPUB)
+    paged: bool = False  #: parts are printed pages: lines repeated on most of them are dropped, pages recorded
+    web: bool = True  #: the text may hold web-capture boilerplate (menus, share bars, footers) to clean away
+    author: str | None = None  #: the author the file records (EPUB dc:creator), before one read in its lines
 
 
 @dataclass(frozen=True)
@@ -134,18 +147,34 @@ def _normalize_newlines(text: str) -> str:
 # --------------------------------------------------------------------------- readers
 
 
-def _read_text(data: bytes) -> tuple[list[str], str | None]:
-    return [decode_text(data)], None
+def _read_text(data: bytes) -> Reading:
+    return Reading([decode_text(data)])
 
 
-def _read_html(data: bytes) -> tuple[list[str], str | None]:
+def _read_html(data: bytes) -> Reading:
     from .html import html_to_text
 
     text, title = html_to_text(decode_text(data))
-    return [text], title
+    return Reading([text], title)
 
 
-def _read_pdf(data: bytes) -> tuple[list[str], str | None]:
+def _read_docx(data: bytes) -> Reading:
+    """A Word file: authored text, so no web-capture cleaning (a heading 'Events' or a cell 'Print' stays)."""
+    from .word import read_docx
+
+    parts, sections, title = read_docx(data)
+    return Reading(parts, title, sections, web=False)
+
+
+def _read_epub(data: bytes) -> Reading:
+    """An EPUB: its chapters through the HTML reader; a book, so no web-capture cleaning of its lines."""
+    from .epub import read_epub
+
+    book = read_epub(data)
+    return Reading(book.chapters, book.title, book.sections, web=False, author=book.author)
+
+
+def _read_pdf(data: bytes) -> Reading:
     import logging
 
     from pypdf import PdfReader
@@ -165,56 +194,80 @@ def _read_pdf(data: bytes) -> tuple[list[str], str | None]:
         raise ValueError("encrypted PDF")
     if not any(p.strip() for p in pages):
         raise ValueError("PDF has no extractable text (scanned images?)")
-    return pages, title
+    return Reading(pages, title, paged=True)
 
 
-READERS: dict[str, Callable[[bytes], tuple[list[str], str | None]]] = {
+READERS: dict[str, Callable[[bytes], Reading]] = {
     ".txt": _read_text, ".md": _read_text, ".markdown": _read_text,
     ".html": _read_html, ".htm": _read_html, ".pdf": _read_pdf,
+    ".docx": _read_docx, ".epub": _read_epub,
 }
 
 
 def source_text(path: Path) -> str:
-    """The text a reader sees in a file before cleaning (HTML: its text nodes; PDF: its pages) - what a
-    quote is checked against for being verbatim."""
-    pages, _ = READERS[path.suffix.lower()](path.read_bytes())
-    return "\n".join(pages)
+    """The text a reader sees in a file before cleaning (HTML: its text nodes; PDF: its pages; Word: its
+    paragraphs and table rows; EPUB: its chapters' text nodes) - what a quote is checked against for being
+    verbatim."""
+    return "\n".join(READERS[path.suffix.lower()](path.read_bytes()).parts)
 
 
 def parse(file: SourceFile) -> Document:
     """Read, clean and describe one file. Raises ValueError with a one-line reason when unusable - for any
     failure, so that one odd file is skipped and never stops a build."""
     try:
-        pages_text, meta_title = READERS[file.path.suffix.lower()](file.data)
+        reading = READERS[file.path.suffix.lower()](file.data)
     except ValueError as exc:
         raise ValueError(one_line(str(exc))) from exc  # a reader's own reason, already in words
     except Exception as exc:  # a reader's bug or a library's limit (RecursionError, MemoryError, ...)
         raise ValueError(failure("could not be read", exc)) from exc
     try:
-        text, spans, kept = _clean(pages_text)
-        title = meta_title or find_title(kept) or Path(file.source).stem
-        date, author = find_metadata(kept, title)
+        text, spans, kept = _clean(reading.parts, repeats=reading.paged, web=reading.web)
+        candidates = kept if reading.web else [line for line in kept if not line.text.startswith("| ")]
+        title = reading.title or find_title(candidates) or Path(file.source).stem  # a table row is no title
+        headings = set(reading.sections or ())  # a heading is no byline ('Executive Summary' reads as a name)
+        date, author = find_metadata([line for line in kept if line.text not in headings], title)
+        sections = _sections(spans, reading.sections)
     except Exception as exc:
         raise ValueError(failure("could not be cleaned", exc)) from exc
     if not re.search(r"\w{2,}", text):
         raise ValueError("no text left after cleaning")
-    is_pdf = file.path.suffix.lower() == ".pdf"
     return Document(
         doc_id=doc_id_for(file.source), source=file.source, title=title, text=text, sha256=file.sha256,
-        pages=tuple(spans) if is_pdf else (), date=date, author=author,
+        pages=tuple(spans) if reading.paged else (), date=date, author=reading.author or author,
+        sections=sections,
     )
 
 
-def _clean(pages_text: list[str]) -> tuple[str, list[PageSpan], list[Line]]:
-    """The cleaned text of all pages (joined by blank lines), each page's span in it, and the lines kept."""
+def _sections(spans: list[PageSpan], titles: list[str | None] | None) -> tuple[SectionSpan, ...]:
+    """The sections of the stored text: each part's span under its section title, neighbours under the same
+    title merged (a Word section broken by a table is still one section)."""
+    out: list[SectionSpan] = []
+    previous: str | None = None
+    for span in spans if titles else []:
+        title = titles[span.page - 1] if span.page <= len(titles) else None  # type: ignore[index]
+        if title and title == previous:
+            out[-1] = SectionSpan(out[-1].start, span.end, title)
+        elif title:
+            out.append(SectionSpan(span.start, span.end, title))
+        previous = title
+    return tuple(out)
+
+
+def _clean(
+    pages_text: list[str], repeats: bool = True, web: bool = True
+) -> tuple[str, list[PageSpan], list[Line]]:
+    """The cleaned text of all parts (joined by blank lines), each part's span in it (numbered from 1 in
+    ``pages_text``, kept or not), and the lines kept. ``repeats``: drop lines repeated on most parts (running
+    headers of printed pages); ``web``: drop web-capture boilerplate lines. Without ``web`` every line with
+    text is kept, trimmed."""
     pages = [split_lines(p) for p in pages_text]
-    repeated = repeated_lines(pages)
+    repeated = repeated_lines(pages) if repeats else set()
     text_parts: list[str] = []
     spans: list[PageSpan] = []
     all_kept: list[Line] = []
     pos = 0
     for number, page_lines in enumerate(pages, start=1):
-        kept = clean_lines(page_lines, repeated)
+        kept = clean_lines(page_lines, repeated) if web else page_lines
         if not kept:
             continue
         if text_parts:

@@ -43,7 +43,7 @@ def answer_markdown(a: dict[str, Any]) -> str:
         body = _bold_markers(md_escape(a["answer"]))
     label = "Quoted directly from the source" if a["mode"] == "quoted" else "Answer drafted from the quotes and verified"
     cites = " \u00b7 ".join(
-        f"**[{c['n']}]** {md_escape(_short(c['title'], 60))}{_page(c)}" for c in a["citations"]
+        f"**[{c['n']}]** {md_escape(_short(c['title'], 60))}{_page(c)}{_section(c)}" for c in a["citations"]
     )
     notes = "".join(f"\n\n<sub>note: {md_escape(n)}</sub>" for n in a.get("notes", []))
     return (f"{body}\n\n{cites}\n\n<sub>{label} \u00b7 {a['latency_s']:.2f}s \u00b7 from index "
@@ -70,6 +70,11 @@ def _page(c: dict[str, Any]) -> str:
     return f", p. {c['page']}" if c.get("page") else ""
 
 
+def _section(c: dict[str, Any]) -> str:
+    """', § Chapter 2' for a quote from a section of a Word file or an EPUB, else nothing."""
+    return f", \u00a7 {md_escape(_short(c['section'], 50))}" if c.get("section") else ""
+
+
 def _short(text: str, n: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1].rsplit(" ", 1)[0] + "\u2026"
@@ -93,6 +98,8 @@ def citations_html(a: dict[str, Any] | None, context: dict[int, tuple[str, str]]
     def card(c: dict[str, Any]) -> str:
         before, after = (context or {}).get(c["n"], ("", ""))
         page = f" \u00b7 page {c['page']}" if c.get("page") else ""
+        if c.get("section"):
+            page += f" \u00b7 <span class='lq-section'>\u00a7 {html.escape(_short(c['section'], 80))}</span>"
         return (
             f"<div class='lq-card' id='lq-cite-{c['n']}'><div class='lq-title'><span class='lq-n'>[{c['n']}]</span> "
             f"{html.escape(c['title'])}</div><div class='lq-meta'>{html.escape(c['source'])}{page} \u00b7 characters "

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from .errors import IndexCorruptError, IndexError_, IndexLockedError, IndexMismatchError, IndexMissingError
-from .types import Chunk, Document, PageSpan
+from .types import Chunk, Document, PageSpan, SectionSpan
 
 FORMAT_VERSION = 1
 FILES = ("index.sqlite", "chunks.faiss", "sentences.faiss")
@@ -186,7 +186,7 @@ def write_generation(
         db.executescript(
             """
             CREATE TABLE documents (doc_id TEXT PRIMARY KEY, ord INTEGER, source TEXT, title TEXT, text TEXT,
-                sha256 TEXT, pages TEXT, date TEXT, author TEXT);
+                sha256 TEXT, pages TEXT, date TEXT, author TEXT, sections TEXT);
             CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc_id TEXT, start INTEGER, "end" INTEGER,
                 page INTEGER, text_hash TEXT);
             CREATE TABLE sentences (id INTEGER PRIMARY KEY, doc_id TEXT, start INTEGER, "end" INTEGER,
@@ -194,10 +194,11 @@ def write_generation(
             """
         )
         db.executemany(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?)",
             [
                 (d.doc_id, i, d.source, d.title, d.text, d.sha256,
-                 json.dumps([[p.start, p.end, p.page] for p in d.pages]), d.date, d.author)
+                 json.dumps([[p.start, p.end, p.page] for p in d.pages]), d.date, d.author,
+                 json.dumps([[s.start, s.end, s.title] for s in d.sections], ensure_ascii=False))
                 for i, d in enumerate(docs)
             ],
         )
@@ -243,8 +244,11 @@ class Generation:
         verify_files(folder, self.manifest)
         try:
             db = sqlite3.connect(f"file:{folder / 'index.sqlite'}?mode=ro", uri=True)
+            # generations written before documents had sections have no such column: their documents have none
+            has_sections = any(row[1] == "sections" for row in db.execute("PRAGMA table_info(documents)"))
             doc_rows = db.execute(
-                "SELECT doc_id, source, title, text, sha256, pages, date, author FROM documents ORDER BY ord"
+                "SELECT doc_id, source, title, text, sha256, pages, date, author, "
+                f"{'sections' if has_sections else 'NULL'} FROM documents ORDER BY ord"
             ).fetchall()
             chunk_rows = db.execute('SELECT id, doc_id, start, "end", page, text_hash FROM chunks ORDER BY id').fetchall()
             sent_rows = db.execute('SELECT id, doc_id, start, "end", text_hash FROM sentences ORDER BY id').fetchall()
@@ -254,14 +258,17 @@ class Generation:
         except (sqlite3.Error, RuntimeError) as exc:
             raise IndexCorruptError(f"index {name} cannot be read ({exc}) - rebuild with `lacqa index`") from exc
         self.documents: dict[str, Document] = {}
-        for doc_id, source, title, text, sha, pages, date, author in doc_rows:
+        for doc_id, source, title, text, sha, pages, date, author, sections in doc_rows:
             spans = tuple(PageSpan(*p) for p in json.loads(pages or "[]"))
-            self.documents[doc_id] = Document(doc_id, source, title, text, sha, spans, date, author)
+            heads = tuple(SectionSpan(*s) for s in json.loads(sections or "[]"))
+            self.documents[doc_id] = Document(doc_id, source, title, text, sha, spans, date, author, heads)
         self.chunks: list[Chunk] = []
         self.chunk_hashes: list[str] = []
         for cid, doc_id, start, end, page, h in chunk_rows:
             d = self.documents[doc_id]
-            self.chunks.append(Chunk(cid, doc_id, d.source, d.title, start, end, d.text[start:end], page))
+            self.chunks.append(
+                Chunk(cid, doc_id, d.source, d.title, start, end, d.text[start:end], page, d.section_at(start))
+            )
             self.chunk_hashes.append(h)
         self.sentences = [Sentence(sid, doc_id, s, e) for sid, doc_id, s, e, _ in sent_rows]
         self.sentence_hashes = [h for *_, h in sent_rows]

@@ -6,6 +6,7 @@ Offsets are always character offsets into a document's *stored* (cleaned) text, 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -20,6 +21,15 @@ class PageSpan:
 
 
 @dataclass(frozen=True)
+class SectionSpan:
+    """A character range of a document's stored text under one heading: a Word heading, an EPUB chapter."""
+
+    start: int
+    end: int
+    title: str
+
+
+@dataclass(frozen=True)
 class Document:
     """A cleaned source document, ready to chunk."""
 
@@ -31,6 +41,12 @@ class Document:
     pages: tuple[PageSpan, ...] = ()  #: page ranges for PDFs, empty otherwise
     date: str | None = None  #: publication date found in the document, if any
     author: str | None = None  #: author found in the document, if any
+    sections: tuple[SectionSpan, ...] = ()  #: sections under headings (Word, EPUB), in order; empty otherwise
+
+    def section_at(self, offset: int) -> str | None:
+        """The title of the section holding character ``offset``, or None outside any section."""
+        i = bisect_right(self.sections, offset, key=lambda span: span.start) - 1
+        return self.sections[i].title if i >= 0 and offset < self.sections[i].end else None
 
     def page_at(self, offset: int) -> int | None:
         """The PDF page holding character ``offset``, or None for non-PDF documents."""
@@ -60,6 +76,7 @@ class Chunk:
     end: int  #: offset one past the last character
     text: str  #: equals document.text[start:end]
     page: int | None = None
+    section: str | None = None  #: title of the section the chunk starts in (Word heading, EPUB chapter)
 
 
 @dataclass(frozen=True)
@@ -80,6 +97,7 @@ class Hit:
             "start": c.start,
             "end": c.end,
             "page": c.page,
+            "section": c.section,
             "text": c.text,
             "score": round(self.score, 6),
         }
@@ -97,6 +115,7 @@ class Evidence:
     quote: str  #: equals document.text[start:end]
     score: float
     page: int | None = None
+    section: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +130,7 @@ class Citation:
     end: int
     quote: str
     page: int | None = None
+    section: str | None = None  #: title of the section the quote starts in (Word heading, EPUB chapter)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

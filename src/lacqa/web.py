@@ -36,7 +36,8 @@ from .render import (
 )
 from .types import Answer
 
-UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf")
+UPLOAD_TYPES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".epub")
+_ARCHIVES = {".docx": "a Word file", ".epub": "an EPUB file"}  # ZIP containers, checked as such
 MAX_EXAMPLES = 4  # example buttons on the page (the library's own questions fill them, ExampleBook)
 WAIT_POLL_S = 0.5  # how often a question asked while the first index is built looks again
 CSS = """
@@ -368,6 +369,14 @@ def check_upload(path: Path, max_bytes: int) -> str | None:
         return "the file is empty"
     if size > max_bytes:
         return f"too large: {size / 1e6:.1f} MB (limit {max_bytes / 1e6:.0f} MB)"
+    if suffix in _ARCHIVES:
+        from .archive import open_zip
+
+        try:
+            open_zip(path.read_bytes(), _ARCHIVES[suffix])
+        except ValueError as exc:
+            return str(exc)
+        return None
     head = path.read_bytes()[:2048] if suffix == ".pdf" else path.read_bytes()
     if suffix == ".pdf":
         return None if head.startswith(b"%PDF-") else "not a PDF file (its content does not start with %PDF-)"
@@ -388,7 +397,8 @@ def add_documents(
 
     assistant = builder.assistant
     if not files:
-        return "Choose one or more .txt, .md, .html or .pdf files first.", status_markdown(assistant.status())
+        return ("Choose one or more .txt, .md, .html, .pdf, .docx or .epub files first.",
+                status_markdown(assistant.status()))
     root = Path(assistant.settings.sources_dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     max_bytes = int(assistant.settings.max_file_mb * 1e6)
@@ -512,7 +522,7 @@ def build_ui(assistant: Any, builder: Builder | None = None, book: ExampleBook |
                                   elem_id="lq-libviewer")
                 lib_skipped = gr.HTML(skipped0, elem_id="lq-skipped")
                 with gr.Row():
-                    upload = gr.File(label="Add documents (.txt, .md, .html, .pdf)", file_count="multiple",
+                    upload = gr.File(label="Add documents (.txt, .md, .html, .pdf, .docx, .epub)", file_count="multiple",
                                      file_types=list(UPLOAD_TYPES), type="filepath", elem_id="lq-upload")
                     with gr.Column():
                         overwrite = gr.Checkbox(label="Replace existing documents with the same name", value=False)

@@ -204,7 +204,7 @@ def quoted_answer(evidence: list[Evidence], also: list[int] | tuple[int, ...] = 
 
 def _citations(evidence: list[Evidence] | tuple[Evidence, ...]) -> tuple[Citation, ...]:
     return tuple(
-        Citation(i, e.doc_id, e.source, e.title, e.start, e.end, e.quote, e.page)
+        Citation(i, e.doc_id, e.source, e.title, e.start, e.end, e.quote, e.page, e.section)
         for i, e in enumerate(evidence, start=1)
     )
 
