@@ -146,6 +146,12 @@ def test_an_error_inside_the_stream_raises_with_the_servers_message(error: str) 
     assert got == ["The forum"]
 
 
+def test_a_line_that_is_not_json_raises() -> None:
+    gen = FakeServer({"/v1/completions": streaming(b"data: <html>502 Bad Gateway</html>\n\n")}).generator()
+    with pytest.raises(GenerationError, match="not JSON: '<html>502"):
+        list(gen.stream("p", max_tokens=8, stop=STOP))
+
+
 def test_a_connection_lost_mid_stream_raises() -> None:
     server = FakeServer({"/v1/completions": lambda r: httpx.Response(200, stream=BrokenStream(sse(text("The"))))})
     with pytest.raises(GenerationError, match="connection to the model server .* failed"):

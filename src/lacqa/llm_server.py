@@ -109,7 +109,8 @@ def completion_deltas(events: Iterable[SseEvent], where: str) -> Iterator[Delta]
         except json.JSONDecodeError:
             if ev.event == "error":
                 raise GenerationError(f"the model server at {where} failed while drafting: {ev.data[:200]}") from None
-            raise GenerationError(f"the model server at {where} sent a line that is not JSON: {ev.data[:80]!r}") from None
+            raise GenerationError(f"the model server at {where} sent a line that is not JSON: "
+                                  f"{ev.data[:80]!r}") from None
         if ev.event == "error" or (isinstance(payload, dict) and "error" in payload):
             raise GenerationError(f"the model server at {where} failed while drafting: {_error_message(payload)}")
         choices = payload.get("choices") if isinstance(payload, dict) else None
