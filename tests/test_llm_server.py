@@ -81,9 +81,10 @@ class BrokenStream(httpx.SyncByteStream):
 def test_sse_events_skip_comments_join_data_lines_and_keep_event_names() -> None:
     lines = [": ping - 2026-12-01 10:00:00", "", "data: {\"a\": 1}", "", "event: error", "data: line one",
              "data:line two", "", ": keep-alive", "data: [DONE]"]
-    events = list(sse_events(lines))
+    events = [e for e in sse_events(lines) if e.event != "comment"]
     assert [(e.event, e.data) for e in events] == [
         ("message", '{"a": 1}'), ("error", "line one\nline two"), ("message", "[DONE]")]
+    assert [e.data for e in sse_events(lines) if e.event == "comment"] == ["ping - 2026-12-01 10:00:00", "keep-alive"]
 
 
 def test_stop_strings_split_across_pieces_are_cut_and_safe_text_is_not_held() -> None:
@@ -115,6 +116,12 @@ def test_stop_strings_the_server_ignores_are_applied_to_the_stream() -> None:
     body = sse(text("Beijing, in 2015."), text("\nQuestion: Who"), text(" else?", "length"), "data: [DONE]\n\n")
     gen = FakeServer({"/v1/completions": streaming(body)}).generator()
     assert "".join(gen.stream("p", max_tokens=40, stop=STOP)) == "Beijing, in 2015."
+
+
+def test_the_deadline_holds_while_the_server_only_sends_keep_alives() -> None:
+    body = sse(": ping\n\n", ": ping\n\n", text("late", "stop"), "data: [DONE]\n\n")
+    gen = FakeServer({"/v1/completions": streaming(body)}).generator()
+    assert list(gen.stream("p", max_tokens=8, stop=STOP, deadline_s=0.0)) == []
 
 
 def test_finish_reason_length_keeps_the_text_for_the_pipeline_to_cut() -> None:

@@ -8,7 +8,7 @@ GenerationError, and the answer falls back to the quotes with a note saying why.
 
 Wire format (server-sent events)::
 
-    : ping                                   comment lines keep the connection alive: skipped
+    : ping                                   a keep-alive comment: no text (the draft deadline still applies)
     data: {"choices": [{"text": "The", "finish_reason": null}]}
     data: {"choices": [{"delta": {"content": " forum"}, "finish_reason": "length"}]}
     data: {"error": {"message": "..."}}      an error inside the stream (also ``event: error``)
@@ -68,7 +68,9 @@ class Delta:
 
 
 def sse_events(lines: Iterable[str]) -> Iterator[SseEvent]:
-    """Parse server-sent events (the WHATWG rules lacqa needs: comments, event names, multi-line data)."""
+    """Parse server-sent events (the WHATWG rules lacqa needs: comments, event names, multi-line data). A comment
+    line (a keep-alive ping) comes out as a "comment" event, so that a reader's deadline applies while the server
+    sends nothing else."""
     event, data = "", []
     for raw in lines:
         line = raw.rstrip("\r\n")
@@ -77,7 +79,8 @@ def sse_events(lines: Iterable[str]) -> Iterator[SseEvent]:
                 yield SseEvent(event or "message", "\n".join(data))
             event, data = "", []
             continue
-        if line.startswith(":"):  # a comment: keep-alive pings
+        if line.startswith(":"):
+            yield SseEvent("comment", line[1:].strip())
             continue
         name, _, value = line.partition(":")
         value = value[1:] if value.startswith(" ") else value
@@ -102,6 +105,9 @@ def completion_deltas(events: Iterable[SseEvent], where: str) -> Iterator[Delta]
     """The text pieces of a streamed completion or chat completion, up to ``[DONE]``."""
     finished = False
     for ev in events:
+        if ev.event == "comment":  # a keep-alive: no text, but the reader gets to check its deadline
+            yield Delta("", None)
+            continue
         if ev.data.strip() == "[DONE]":
             return
         try:
