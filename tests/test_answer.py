@@ -420,3 +420,14 @@ def test_a_draft_cut_by_a_failure_is_not_shown(built: Assistant) -> None:
     assert not ans.abstained and ans.mode == "quoted" and ans.text.startswith("\u201c")
     assert any(n.startswith("drafting failed (the model server") and n.endswith("showing the quote instead")
                for n in ans.notes)
+
+
+def test_an_invented_year_means_abstention_from_a_base_model_and_the_quote_from_an_instruct_one(built: Assistant) -> None:
+    question = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    base = Assistant(built.settings, embedder=HashEmbedder(), generator=ScriptedGenerator(default="In 1987."))
+    ans = base.ask(question)
+    assert ans.abstained and ans.reason_code == "invented_figure" and "1987" in (ans.reason or "")
+    chat = ScriptedGenerator(default="The answer is: 1987.", chat=True)
+    ans = Assistant(built.settings, embedder=HashEmbedder(), generator=chat).ask(question)
+    assert not ans.abstained and ans.mode == "quoted" and "1987" not in ans.text and "2015" in ans.text
+    assert any(n.startswith("the draft offered 1987") for n in ans.notes), ans.notes

@@ -281,6 +281,12 @@ def answer_stream(
             # turns into a number of its own; the quote itself answers
             text, invented = "", []
             notes.append("the best quote gives the figure in words, so it is shown directly")
+        if invented and generator.has_chat_template:
+            # The abstention below reads a base model copying its passage; an instruction-tuned one makes figures up
+            # even beside a quote that gives them (SmolLM2: "The answer is: 2" over "accords with 16 countries"), so
+            # its invented figure only costs it the draft (dev: 2 false abstentions, no unanswerable caught)
+            notes.append(f"the draft offered {invented[0]}, which no quote gives, so the best quote is shown directly")
+            text, invented = "", []
         if invented:
             # Shown the quotes, the model had to make up the date or figure asked for: the quotes don't give it.
             what = "figure" if selection.kind == "number" else "date"
