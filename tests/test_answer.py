@@ -378,3 +378,56 @@ def test_borrowed_premise_lists_question_words_no_quote_has() -> None:
 
     assert borrowed_premise("The forum was held in Beijing [1].", "Where was the forum held?", EV) == []
     assert borrowed_premise("The forum was cancelled in Beijing [1].", "Why was the forum cancelled?", EV) == ["cancel"]
+
+
+def test_an_instruction_tuned_models_framing_is_not_content() -> None:
+    from lacqa.answer import invented_figures, strip_framing
+
+    assert strip_framing("1. Accumulated loans amounted to $138 billion.") == "Accumulated loans amounted to $138 billion."
+    assert strip_framing("The answer to this question is: 2015.") == "2015."
+    assert strip_framing("- Answer: It met in Beijing.") == "It met in Beijing."
+    for kept in ("1949 was the year.", "1.5 million tonnes left.", "The answer was Beijing.", "1."):
+        assert strip_framing(kept) == kept
+    # a list number is no figure the model made up; a year cut short by max_tokens is not shown at all
+    assert invented_figures(strip_framing("1. The forum was held in Beijing in January 2015."), "When?", EV) == []
+    assert invented_figures(complete_sentences("The forum was held in 2015. It met again in 201"), "When?", EV) == []
+
+
+def test_a_numbered_chat_draft_is_verified_not_abstained(built: Assistant) -> None:
+    question = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    quote = _assistant(built.settings, "")[0].ask(question).citations[0].quote
+    gen = ScriptedGenerator(default="1. " + quote.split(",")[0].rstrip(".") + ".", chat=True)
+    ans = Assistant(built.settings, embedder=HashEmbedder(), generator=gen).ask(question)
+    assert gen.prompts[0].startswith("<system>"), "the chat-template path drafted"
+    assert not ans.abstained and ans.mode == "drafted" and "[1]" in ans.text and not ans.text.startswith("1.")
+
+
+class FailingGenerator(ScriptedGenerator):
+    """Writes a supported clause, then fails (a server that drops the connection, a model that crashes)."""
+
+    def stream(self, prompt, *, max_tokens, stop, grammar=None, deadline_s=5.0):  # type: ignore[no-untyped-def]
+        from lacqa.errors import GenerationError
+
+        yield from super().stream(prompt, max_tokens=max_tokens, stop=stop, deadline_s=deadline_s)
+        raise GenerationError("the model server at http://127.0.0.1:8080/v1 failed while drafting: out of memory")
+
+
+def test_a_draft_cut_by_a_failure_is_not_shown(built: Assistant) -> None:
+    question = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    quote = _assistant(built.settings, "")[0].ask(question).citations[0].quote
+    gen = FailingGenerator(default=quote.split(",")[0].rstrip(".") + ".")
+    ans = Assistant(built.settings, embedder=HashEmbedder(), generator=gen).ask(question)
+    assert not ans.abstained and ans.mode == "quoted" and ans.text.startswith("\u201c")
+    assert any(n.startswith("drafting failed (the model server") and n.endswith("showing the quote instead")
+               for n in ans.notes)
+
+
+def test_an_invented_year_means_abstention_from_a_base_model_and_the_quote_from_an_instruct_one(built: Assistant) -> None:
+    question = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    base = Assistant(built.settings, embedder=HashEmbedder(), generator=ScriptedGenerator(default="In 1987."))
+    ans = base.ask(question)
+    assert ans.abstained and ans.reason_code == "invented_figure" and "1987" in (ans.reason or "")
+    chat = ScriptedGenerator(default="The answer is: 1987.", chat=True)
+    ans = Assistant(built.settings, embedder=HashEmbedder(), generator=chat).ask(question)
+    assert not ans.abstained and ans.mode == "quoted" and "1987" not in ans.text and "2015" in ans.text
+    assert any(n.startswith("the draft offered 1987") for n in ans.notes), ans.notes

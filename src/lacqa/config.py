@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -65,6 +66,21 @@ class AnswerSettings(BaseModel):
     threads: int = Field(2, ge=1)
 
 
+class LlmSettings(BaseModel):
+    """A model server that drafts instead of the in-process GGUF (any OpenAI-compatible one: llama.cpp, vLLM,
+    Ollama, LM Studio). Its drafts are verified like the local model's; while it is down answers are quoted."""
+
+    url: str | None = Field(None, pattern=r"^https?://", description="base URL of the OpenAI API, e.g. "
+                            "http://127.0.0.1:8080/v1; unset: the GGUF runs in process")
+    model: str | None = Field(None, description="model name sent to the server; default: the first it lists")
+    api_key: SecretStr | None = Field(None, description="sent as 'Authorization: Bearer ...'")
+    timeout_s: float = Field(30.0, gt=0, description="seconds to wait for the server to connect or send more")
+    chat: bool | None = Field(None, description="true: quotes go as a chat turn to /chat/completions; false: the "
+                              "few-shot prompt to /completions; unset: chat when the model name says instruct/chat/-it")
+    dialect: Literal["openai", "llama.cpp"] = Field("openai", description="'llama.cpp': also send top_k=1, "
+                                                    "repeat_penalty=1 and grammars, and count tokens with its tokenizer route")
+
+
 class Settings(BaseSettings):
     """Everything lacqa can be told. Env: LACQA_SOURCES_DIR, LACQA_INDEX_DIR, LACQA_MODEL, ..."""
 
@@ -93,6 +109,7 @@ class Settings(BaseSettings):
     chunk: ChunkSettings = ChunkSettings()
     retrieve: RetrieveSettings = RetrieveSettings()
     answer: AnswerSettings = AnswerSettings()
+    llm: LlmSettings = LlmSettings()  #: LACQA_LLM__URL, LACQA_LLM__MODEL, ...: draft on a model server instead
 
     @model_validator(mode="after")
     def _default_index(self) -> Settings:

@@ -36,6 +36,12 @@ class Generator(Protocol):
     def chat_prompt(self, system: str, user: str) -> str: ...
 
 
+def looks_instruction_tuned(name: str) -> bool:
+    """Does a model's name say it was tuned to follow instructions (gemma-3-1b-it, SmolLM2-135M-Instruct)?"""
+    name = name.lower()
+    return any(tag in name for tag in ("-it", "instruct", "chat", "-sft", "_it"))
+
+
 class LlamaGenerator:
     """A GGUF model run by llama-cpp-python, loaded on first use."""
 
@@ -85,8 +91,7 @@ class LlamaGenerator:
         template = meta.get("tokenizer.chat_template")
         # Base checkpoints sometimes ship a template they were never tuned on; trust it only for
         # models whose name says they were instruction-tuned.
-        name = (meta.get("general.name", "") + " " + self.path.name).lower()
-        return bool(template) and any(tag in name for tag in ("-it", "instruct", "chat", "-sft", "_it"))
+        return bool(template) and looks_instruction_tuned(meta.get("general.name", "") + " " + self.path.name)
 
     def chat_prompt(self, system: str, user: str) -> str:
         """Render a chat turn with the model's own template (Jinja, from the GGUF)."""

@@ -146,7 +146,12 @@ class Assistant:
 
     @property
     def generator(self) -> Generator | None:
-        """The language model, loaded on first use (None when drafting is switched off)."""
+        """The language model, loaded on first use (None when drafting is switched off); a model server when
+        LACQA_LLM__URL is set (then no GGUF is needed here)."""
+        if self._generator is None and self.settings.answer.draft and self.settings.llm.url:
+            from .llm_server import ServerGenerator
+
+            self._generator = ServerGenerator.from_settings(self.settings.llm)
         if self._generator is None and self.settings.answer.draft:
             from .generate import load_generator
 
