@@ -92,8 +92,9 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
     model: Path | None = None  #: a GGUF file; default: the one GGUF in models_dir
     embedder_path: Path | None = None  #: a sentence-transformers folder; default: the packaged MiniLM
-    embedder_backend: str = Field("onnx", pattern="^(onnx|torch)$", description="'onnx': the embedder runs on ONNX "
-                                  "Runtime from a checked export (no torch at query time); 'torch': sentence-transformers")
+    embedder_backend: str = Field("onnx", pattern="^(onnx|onnx-int8|torch)$", description="'onnx': the embedder runs "
+                                  "on ONNX Runtime from a checked export (no torch at query time); 'torch': "
+                                  "sentence-transformers (same vectors); 'onnx-int8': quantized, faster, other vectors")
     data_dir: Path = Field(default_factory=default_data_dir, description="per-user folder: the embedder's ONNX export, "
                            "the registered language model (LACQA_DATA_DIR; default ~/.local/share/lacqa)")
     ranker_path: Path | None = None  #: a folder holding ranker.json and its ONNX model; default: the packaged one

@@ -170,7 +170,8 @@ class MiniLMEmbedder:
 
     @property
     def model_id(self) -> str:
-        return "sentence-transformers/all-MiniLM-L6-v2" if self._path is None else f"local:{self._path.name}"
+        base = "sentence-transformers/all-MiniLM-L6-v2" if self._path is None else f"local:{self._path.name}"
+        return f"{base}+int8" if self._backend == "onnx-int8" else base
 
     @property
     def backend(self) -> str:
@@ -188,12 +189,15 @@ class MiniLMEmbedder:
         torch_backend = SentenceTransformerEmbedder(self._path, threads=self._threads)
         if self._backend == "torch":
             return torch_backend
-        from .onnx_embed import OnnxEmbedder, default_data_dir, export_onnx
+        from .onnx_embed import OnnxEmbedder, default_data_dir, export_int8, export_onnx
 
         model_dir = self._path or packaged_minilm_path()
         try:
-            folder = export_onnx(model_dir, self._data_dir or default_data_dir())
+            make = export_int8 if self._backend == "onnx-int8" else export_onnx
+            folder = make(model_dir, self._data_dir or default_data_dir())
         except ModelError as exc:
+            if self._backend == "onnx-int8":  # its vectors are its own: no torch stand-in
+                raise
             self.note = f"the embedder runs on torch: {exc}"
             import sys
 
@@ -217,4 +221,4 @@ def make_embedder(path: Path | None = None, kind: str = "onnx", data_dir: Path |
     sentence-transformers) or 'hash' (deterministic fake)."""
     if kind == "hash":
         return HashEmbedder()
-    return MiniLMEmbedder(path, data_dir=data_dir, backend="torch" if kind == "torch" else "onnx")
+    return MiniLMEmbedder(path, data_dir=data_dir, backend=kind if kind in ("torch", "onnx-int8") else "onnx")

@@ -56,10 +56,43 @@ def _weights_file(model_dir: Path) -> Path:
     raise ModelError(f"no weights (model.safetensors) in the embedding model folder {model_dir}")
 
 
-def export_dir_for(model_dir: Path, data_dir: Path) -> Path:
+def export_dir_for(model_dir: Path, data_dir: Path, int8: bool = False) -> Path:
     """Where the ONNX export of ``model_dir`` lives: keyed by the weights' hash, so a changed model re-exports."""
     digest = sha256_file(_weights_file(model_dir))[:16]
-    return data_dir / "embedders" / f"{model_dir.name}-{digest}-v{EXPORT_VERSION}"
+    return data_dir / "embedders" / f"{model_dir.name}-{digest}-v{EXPORT_VERSION}{'-int8' if int8 else ''}"
+
+
+def export_int8(model_dir: Path, data_dir: Path) -> Path:
+    """The fp32 export's weights quantized to int8 (ONNX Runtime dynamic quantization): about 1.8x the speed on
+    2 cores, but other vectors (cosine ~0.96 to fp32), so an index built with it is its own (model id '+int8')."""
+    out = export_dir_for(model_dir, data_dir, int8=True)
+    if (out / "embedder.json").is_file():
+        return out
+    fp32 = export_onnx(model_dir, data_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=out.parent))
+    try:
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+
+        quantize_dynamic(str(fp32 / "model.onnx"), str(tmp / "model.onnx"), weight_type=QuantType.QInt8)
+        shutil.copy(fp32 / "tokenizer.json", tmp / "tokenizer.json")
+        meta = json.loads((fp32 / "embedder.json").read_text(encoding="utf-8"))
+        meta["files"] = {n: sha256_file(tmp / n) for n in ("model.onnx", "tokenizer.json")}
+        ref = OnnxEmbedder(fp32).embed_documents(CHECK_SAMPLE)
+        cos = np.sum(ref * OnnxEmbedder(tmp, meta=meta).embed_documents(CHECK_SAMPLE), axis=1)
+        meta["check"] = {"texts": len(CHECK_SAMPLE), "cosine_to_fp32_min": round(float(cos.min()), 4),
+                         "cosine_to_fp32_mean": round(float(cos.mean()), 4)}
+        meta["quantized"] = "int8"
+        (tmp / "embedder.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        try:
+            tmp.rename(out)
+        except OSError:
+            if not (out / "embedder.json").is_file():
+                raise
+    except Exception as exc:  # any failure of the quantization is a model problem
+        raise ModelError(f"could not quantize the embedder export {fp32}: {exc}") from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
 
 
 def _max_tokens(model_dir: Path) -> int:
