@@ -158,3 +158,62 @@ def test_build_killed_while_embedding_resumes_without_re_embedding(tmp_path: Pat
     assert (gen.sentence_vectors() == other.sentence_vectors()).all()
     assert not (Path(settings.index_dir) / "cache" / "vectors.sqlite").exists() or \
         VectorCache(Path(settings.index_dir) / "cache" / "vectors.sqlite", "hash-bow-64").get_many(gen.chunk_hashes) == {}
+
+
+RANDOM_KILL_SCRIPT = """
+import sys, time
+import lacqa.build
+from lacqa.config import Settings
+from lacqa.embed import HashEmbedder
+
+lacqa.build.EMBED_BATCH = 60
+
+
+class Paced(HashEmbedder):  # a build that takes a few seconds: kills land in every phase
+    def embed_documents(self, texts, progress=None):
+        time.sleep(0.15)
+        return super().embed_documents(texts, progress)
+
+
+lacqa.build.build_index(Settings(sources_dir=sys.argv[1], index_dir=sys.argv[2]), Paced())
+"""
+
+
+def test_builds_killed_at_random_moments_never_break_the_serving_index(tmp_path: Path, seeded_settings: Settings) -> None:
+    """Kill builds at random moments (scanning, embedding, writing, publishing): every time the last published
+    generation still opens and answers, and the next build finishes and serves the change."""
+    import random
+
+    settings = seeded_settings
+    first = build_index(settings, HashEmbedder())
+    index_dir = IndexDir(settings.index_dir)
+    script = tmp_path / "paced_build.py"
+    script.write_text(RANDOM_KILL_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))}
+    rng = random.Random(7)
+    kills = int(os.environ.get("LACQA_RANDOM_KILLS", "8"))
+    killed = 0
+    for i in range(kills):
+        (Path(settings.sources_dir) / f"note_{i}.txt").write_text(
+            f"Note {i}\\n\\nShipment number {i} of alpaca wool left Puno for Ningbo in week {i + 10}.\\n")
+        proc = subprocess.Popen([sys.executable, str(script), str(settings.sources_dir), str(settings.index_dir)],
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=tmp_path)
+        time.sleep(rng.uniform(0.0, 3.0))  # interpreter start-up, scan, embed, write, publish: anywhere
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        killed += proc.returncode == -signal.SIGKILL
+        proc.stderr.close()  # type: ignore[union-attr]
+        # CURRENT names a whole generation that passes its checks: the previous one, or (a kill that landed
+        # after the pointer switched) the new one complete
+        gen = open_current(index_dir)
+        assert set(gen.manifest["sources"]) <= {p.name for p in Path(settings.sources_dir).iterdir()}
+        assert len(gen.documents) == len(gen.manifest["sources"]) >= 5
+        hits = Assistant(settings, embedder=HashEmbedder()).search("China-CELAC Forum first ministerial meeting", k=1)
+        assert hits
+    assert killed >= kills // 2  # most builds were really cut short
+    report = build_index(settings, HashEmbedder())
+    gen = open_current(index_dir)
+    assert gen.name == (report.generation if report.published else gen.name)
+    assert {f"note_{i}.txt" for i in range(kills)} <= set(gen.manifest["sources"])
+    assert tmp_folders(settings) == []
