@@ -19,7 +19,7 @@ BASES = [
 KINDS = {
     "empty": lambda r: r.choice(["", " ", "\n\t ", "\u200b", "\u3000"]),
     "huge": lambda r: r.choice(BASES) + " " + "trade " * r.randint(10_000, 35_000),  # up to ~200 KB
-    "control": lambda r: "".join(r.choice([chr(c) for c in range(0, 32)] + ["\x7f", "\ufffe", "\ud7ff"]) + ch
+    "control": lambda r: "".join(r.choice([chr(c) for c in range(32)] + ["\x7f", "\ufffe", "\ud7ff"]) + ch
                                  for ch in r.choice(BASES)),
     "scripts": lambda r: r.choice(["中国与拉美的贸易额是多少？", "¿Cuándo se celebró el Foro China-CELAC?",
                                    "Когда состоялся форум?", "ما هو حجم التجارة؟", "कब हुआ था?", "🇨🇳🤝🌎 trade?",

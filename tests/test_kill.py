@@ -185,7 +185,7 @@ def test_builds_killed_at_random_moments_never_break_the_serving_index(tmp_path:
     import random
 
     settings = seeded_settings
-    first = build_index(settings, HashEmbedder())
+    build_index(settings, HashEmbedder())
     index_dir = IndexDir(settings.index_dir)
     script = tmp_path / "paced_build.py"
     script.write_text(RANDOM_KILL_SCRIPT)
