@@ -1,7 +1,13 @@
 """lacqa web chat: `python app.py` (or `lacqa serve`). Configure with LACQA_* environment variables."""
 
-from lacqa.config import Settings
-from lacqa.web import launch
-
 if __name__ == "__main__":
-    launch(Settings())
+    from lacqa.config import Settings
+    from lacqa.pipeline import Assistant
+
+    settings = Settings()
+    assistant = Assistant(settings)
+    assistant.warm_in_background()  # the models load while gradio is imported and the page laid out
+
+    from lacqa.web import launch
+
+    launch(settings, assistant=assistant, warm=False)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .build import BuildReport, StageFn, build_index, sources_changed
 from .config import Settings
 from .embed import Embedder, make_embedder
-from .errors import IndexMismatchError, IndexMissingError, QuestionError
+from .errors import IndexMismatchError, IndexMissingError, LacqaError, QuestionError
 from .retrieve import Retriever
 from .store import Generation, IndexDir, open_current
 from .types import Answer, Hit
@@ -174,6 +174,20 @@ class Assistant:
         gen = self.generator
         if gen is not None and hasattr(gen, "warm"):
             gen.warm()
+
+    def warm_in_background(self) -> threading.Thread:
+        """Start loading the models on a thread of their own (model loading runs in C and lets the caller go on,
+        e.g. importing and laying out the web app); a question that comes first waits on the same locks."""
+
+        def run() -> None:
+            try:
+                self.warm()
+            except LacqaError as exc:  # no index or no model yet: the app shows that state; the question says why
+                print(f"warning: {exc}")
+
+        thread = threading.Thread(target=run, name="lacqa-warm", daemon=True)
+        thread.start()
+        return thread
 
     def ask(
         self, question: str, k: int | None = None, history: list[str] | None = None, draft: bool = True

@@ -612,7 +612,7 @@ def _named(fn: functools.partial, name: str) -> Any:
     return api_rebuild
 
 
-def launch(settings: Settings | None = None, assistant: Any = None, block: bool = True) -> Any:
+def launch(settings: Settings | None = None, assistant: Any = None, block: bool = True, warm: bool = True) -> Any:
     """Build the app and serve it (127.0.0.1 unless told otherwise): the web chat at /, its Gradio API, and the
     OpenAI-compatible API at /v1 (openai_api.py), all on one port. Returns the running server.Server."""
     from .openai_api import create_app
@@ -621,10 +621,8 @@ def launch(settings: Settings | None = None, assistant: Any = None, block: bool 
 
     settings = settings or Settings()
     assistant = assistant or Assistant(settings)
-    try:
-        assistant.warm()
-    except LacqaError as exc:  # the UI shows the error state (no index yet, model missing)
-        print(f"warning: {exc}")
+    if warm:  # models load while the page is laid out and the server starts
+        assistant.warm_in_background()
     demo = build_ui(assistant)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)  # a busy moment waits, not refused
     blocked = [str(Path(x).resolve()) for x in (settings.sources_dir, settings.index_dir, settings.models_dir,
