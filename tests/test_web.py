@@ -194,3 +194,18 @@ def test_open_answer_sources_are_grouped_by_point() -> None:
     assert html.count("id='lq-cite-1'") == 1 and "[1] \u2014 shown under an earlier point" in html
     assert "Further sources" in html and html.index("lq-cite-3") > html.index("Further sources")
     assert "Point 1 \u00b7 First thing</div>" in html
+
+
+def test_with_a_model_server_the_settings_name_it_instead_of_offering_ggufs(settings_factory) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.config import LlmSettings
+    from lacqa.embed import HashEmbedder
+    from lacqa.pipeline import Assistant
+    from lacqa.web import build_ui
+
+    settings = settings_factory(llm=LlmSettings(url="http://127.0.0.1:9/v1", model="qwen"))
+    demo = build_ui(Assistant(settings, embedder=HashEmbedder()), start=False)
+    config = demo.get_config_file()
+    texts = [c.get("props", {}).get("value") for c in config["components"]]
+    assert any(isinstance(t, str) and "model server at `http://127.0.0.1:9/v1`" in t and "qwen" in t for t in texts)
+    dropdowns = [c for c in config["components"] if c.get("type") == "dropdown"]
+    assert dropdowns and all(d["props"].get("visible") is False for d in dropdowns)

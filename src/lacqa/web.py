@@ -529,10 +529,14 @@ def build_ui(assistant: Any, builder: Builder | None = None, book: ExampleBook |
                         add = gr.Button("Add to library and rebuild", elem_id="lq-add")
             with gr.Tab("Settings", id="settings"):
                 k = gr.Slider(3, 20, value=settings.answer.passages, step=1, label="Passages searched per question")
-                models = model_choices(settings)
-                model = gr.Dropdown(models, value=models[0] if models else None,
+                served = settings.llm.url is not None  # drafts come from a model server: no GGUF to choose
+                models = [] if served else model_choices(settings)
+                model = gr.Dropdown(models, value=models[0] if models else None, visible=not served,
                                     label="Language model (GGUF in models/)", allow_custom_value=False)
-                model_note = gr.Markdown()
+                model_note = gr.Markdown(
+                    f"Drafts come from the model server at `{settings.llm.url}`"
+                    f"{f' (model `{settings.llm.model}`)' if settings.llm.model else ''}; set with LACQA_LLM__URL."
+                    if served else "")
                 show_draft = gr.Checkbox(label="Show the model's draft before verification", value=False)
         timer = gr.Timer(5.0)
         ticker = gr.Timer(1.0)
