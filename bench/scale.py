@@ -116,7 +116,8 @@ def app_figures(src: Path, env: dict[str, str], sources: Path, index: Path, qs: 
             proc.kill()
 
 
-def measure(label: str, src: Path, work: Path, names: list[str], qs: list[str], repeats: int) -> dict:
+def measure(label: str, src: Path, work: Path, names: list[str], qs: list[str], repeats: int,
+            eval_set: Path | None = None) -> dict:
     sources, index = work / f"{label}-sources", work / f"{label}-index"
     shutil.copytree(work / "library", sources)
     env = {**os.environ, "PYTHONPATH": str(src), "LACQA_DATA_DIR": str(work / "data-shared"),
@@ -147,7 +148,24 @@ def measure(label: str, src: Path, work: Path, names: list[str], qs: list[str], 
     r["ask_peak_rss_mb"] = round(max(m for _, m, _ in ask), 1)
     r.update(app_figures(src, env, sources, index, qs[repeats + 1 :]))
     r["index_mb"] = round(sum(p.stat().st_size for p in index.rglob("*") if p.is_file()) / 1e6, 1)
+    if eval_set is not None:  # accuracy on questions of the library's own articles (SQuAD train: all answerable)
+        _, _, out = timed([*cli, "eval", "--set", str(eval_set), "--index", str(index), "--sources", str(sources),
+                           "--model", str(MODEL), "--json"], env, work)
+        report = json.loads(out.strip().splitlines()[-1])["lacqa"]
+        r["eval"] = {k: v for k, v in report.items() if not isinstance(v, (dict, list))}
     return r
+
+
+def eval_questions(names: list[str], n: int, dest: Path) -> Path:
+    """``n`` questions spread evenly over the library's articles, as a `lacqa eval` set."""
+    wanted = set(names)
+    rows = [json.loads(line) for line in open(DATA / "qa.jsonl", encoding="utf-8")]
+    rows = [r for r in rows if r["doc"] in wanted]
+    step = max(1, len(rows) // n)
+    with open(dest, "w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps({"id": r["id"], "q": r["q"], "answers": r["answers"], "doc": r["doc"],
+                                 "answerable": True, "kind": "squad"}) + "\n" for r in rows[step // 2 :: step][:n])
+    return dest
 
 
 def main() -> None:
@@ -158,6 +176,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "scale.json")
     ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--eval", type=int, default=0, help="also run `lacqa eval` on this many of the library's questions")
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="lacqa-scale-"))
     names = library(args.articles, work / "library")
@@ -175,7 +194,8 @@ def main() -> None:
     variants.append(("current", ROOT / "src"))
     for label, src in variants:
         print(f"measuring {label} ({src})", flush=True)
-        results[label] = measure(label, src, work, names, qs, args.repeats)
+        eval_set = eval_questions(names, args.eval, work / "eval.jsonl") if args.eval else None
+        results[label] = measure(label, src, work, names, qs, args.repeats, eval_set)
         print(json.dumps(results[label]), flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2))
