@@ -24,7 +24,7 @@ from .store import (
     IndexDir,
     Sentence,
     current_manifest,
-    open_current,
+    open_generation,
     text_hash,
     write_generation,
 )
@@ -80,9 +80,10 @@ def fingerprint(settings: Settings, embedder_id: str) -> dict[str, Any]:
     }
 
 
-def _try_open(index_dir: IndexDir, store: VectorStore) -> Generation | None:
+def _try_open(index_dir: IndexDir, name: str) -> Generation | None:
+    """The serving generation read from its folder (its text and vectors are reused, whatever its store holds)."""
     try:
-        return open_current(index_dir, store)
+        return open_generation(index_dir, name)
     except IndexError_:
         return None  # nothing usable to reuse: build from scratch (the old pointer stays until publish)
 
@@ -129,12 +130,14 @@ def build_index(
                 report.added.append(source)
         report.skipped = [*scan.skipped, *report.skipped]
         stored_current = serving is not None and derived.is_current(index_dir.path_of(serving[0]))
-        if serving and same_settings and stored_current and not (report.added or report.changed or report.removed):
+        unchanged = not (report.added or report.changed or report.removed)
+        # ... and the store still holds it whole (a damaged or deleted collection is written again)
+        if serving and same_settings and stored_current and unchanged and store.holds(*serving):
             counts = old.get("counts", {})
             report.documents, report.chunks = int(counts.get("documents", 0)), int(counts.get("chunks", 0))
             report.seconds = time.perf_counter() - t0
             return report  # nothing to do: no parse, no embedder, no new generation
-        previous = _try_open(index_dir, store) if serving else None
+        previous = _try_open(index_dir, serving[0]) if serving else None
 
         # parse what is new or changed (unchanged documents are taken from the previous generation), and cut
         # each document into chunks and sentences on its own: whatever fails on one file skips that file only

@@ -19,6 +19,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ import numpy as np
 
 from .errors import IndexCorruptError, LacqaError, StoreError
 from .lexical import LexicalIndex
+from .load import describe
 from .store import Generation, IndexDir
 from .text import terms
 from .vector_store import KINDS, TIE_MARGIN, Kind, check_dimension, ranked
@@ -44,7 +46,7 @@ def bm25_rows(lexical: LexicalIndex) -> tuple[list[str], list[tuple[list[int], l
     matrix, whose columns are terms. Read here rather than in lexical.py, whose bytes key the stored derived
     tables. A query's bm25s score for a text is the sum of these weights over the query's terms, once per
     occurrence, so the dot product with the query's term counts is that score."""
-    retriever = lexical._retriever  # noqa: SLF001 - bm25s' own matrix, read once at build time
+    retriever = lexical._retriever  # bm25s' own matrix, read once at build time
     vocab = [""] * len(retriever.vocab_dict)
     for term, i in retriever.vocab_dict.items():
         vocab[i] = term
@@ -54,7 +56,7 @@ def bm25_rows(lexical: LexicalIndex) -> tuple[list[str], list[tuple[list[int], l
     term_of = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
     order = np.lexsort((term_of, docs))  # by text, then by term
     bounds = np.searchsorted(docs[order], np.arange(len(lexical) + 1))
-    rows = [(term_of[order[a:b]].tolist(), data[order[a:b]].tolist()) for a, b in zip(bounds[:-1], bounds[1:])]
+    rows = [(term_of[order[a:b]].tolist(), data[order[a:b]].tolist()) for a, b in pairwise(bounds)]
     return vocab, rows
 
 
@@ -116,8 +118,8 @@ class QdrantStore:
         except LacqaError:
             raise
         except Exception as exc:  # qdrant-client raises httpx, grpc, its own and (in process) ValueErrors
-            raise StoreError(f"{self.where} failed while {doing}: {type(exc).__name__}: {exc} - check that it "
-                             "runs and that LACQA_STORE__URL (and LACQA_STORE__API_KEY) point at it") from exc
+            raise StoreError(f"{self.where} failed while {doing} ({describe(exc)}) - check that it runs and that "
+                             "LACQA_STORE__URL (and LACQA_STORE__API_KEY) point at it") from exc
 
     # ------------------------------------------------------------------ publishing
 
@@ -173,6 +175,16 @@ class QdrantStore:
                 create_alias=models.CreateAlias(collection_name=collection, alias_name=self.alias)))
             self.client.update_collection_aliases(change_aliases_operations=ops)
         self.index_dir.point(name)
+
+    def holds(self, name: str, manifest: dict[str, Any]) -> bool:
+        """The generation's collection is there with one point per chunk and sentence."""
+        counts = manifest.get("counts", {})
+        collection = self.collection(name)
+        with self.calls(f"counting {collection}"):
+            if not self.client.collection_exists(collection):
+                return False
+            count = self.client.count(collection, exact=True).count
+        return bool(count == int(counts.get("chunks", -1)) + int(counts.get("sentences", -1)))
 
     def generations(self) -> list[str]:
         """This index's generations that have a collection, in build order."""

@@ -424,11 +424,16 @@ def open_current(index_dir: IndexDir, store: VectorStore | None = None) -> Gener
         published = (f" (nothing published to {store.location})"
                      if store is not None and store.location != str(index_dir.pointer) else "")
         raise IndexMissingError(f"no index in {index_dir.root}/ yet{published} - run `lacqa index` (or `make run`) first")
-    folder = index_dir.path_of(name)
-    if not folder.is_dir():
-        where = store.location if store is not None else index_dir.pointer
-        raise IndexCorruptError(f"index generation {name} named in {where} is missing - run `lacqa index`")
-    generation = Generation(folder, name)
+    generation = open_generation(index_dir, name, named_in=store.location if store is not None else None)
     if store is not None:
         generation.attach(store.open(generation))
     return generation
+
+
+def open_generation(index_dir: IndexDir, name: str, named_in: str | None = None) -> Generation:
+    """The generation ``name`` from its folder, verified (searched on its own files)."""
+    folder = index_dir.path_of(name)
+    if not folder.is_dir():
+        raise IndexCorruptError(f"index generation {name} named in {named_in or index_dir.pointer} is missing - "
+                                "run `lacqa index`")
+    return Generation(folder, name)

@@ -9,6 +9,7 @@ sentence vector. What a backend does is smaller:
                                     fetch(kind, rows)         stored vectors by row
     VectorStore (one index)         write(name, ...)          upload a generation before it is published
                                     publish(name)             the one step that makes it serve
+                                    holds(name, manifest)     whether it still holds a generation whole
                                     current()                 the published generation's name
                                     prune(keep)               drop all but the newest generations
                                     open(generation)          its Candidates, checked against the folder
@@ -73,6 +74,10 @@ class VectorStore(Protocol):
 
     def publish(self, name: str) -> None:
         """Make the installed generation ``name`` the one served, in one atomic step."""
+        ...
+
+    def holds(self, name: str, manifest: dict[str, Any]) -> bool:
+        """A cheap check that the store still holds generation ``name`` whole (else a build writes it again)."""
         ...
 
     def prune(self, keep: int) -> list[str]:
@@ -150,6 +155,9 @@ class LocalStore:
 
     def publish(self, name: str) -> None:
         self.index_dir.point(name)
+
+    def holds(self, name: str, manifest: dict[str, Any]) -> bool:
+        return True  # the folder's own files, already checked against the manifest's hashes
 
     def prune(self, keep: int) -> list[str]:
         return self.index_dir.prune(keep)
