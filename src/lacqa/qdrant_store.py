@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,7 +56,7 @@ def bm25_rows(lexical: LexicalIndex) -> tuple[list[str], list[tuple[list[int], l
     term_of = np.repeat(np.arange(len(indptr) - 1, dtype=np.int64), np.diff(indptr))
     order = np.lexsort((term_of, docs))  # by text, then by term
     bounds = np.searchsorted(docs[order], np.arange(len(lexical) + 1))
-    rows = [(term_of[order[a:b]].tolist(), data[order[a:b]].tolist()) for a, b in pairwise(bounds)]
+    rows = [(term_of[order[a:b]].tolist(), data[order[a:b]].tolist()) for a, b in itertools.pairwise(bounds)]
     return vocab, rows
 
 
@@ -100,8 +100,9 @@ class QdrantStore:
             else:
                 client = QdrantClient(url=settings.url, api_key=key, timeout=max(1, round(settings.timeout_s)),
                                       check_compatibility=False)  # a version mismatch shows as a StoreError
-        local = settings.url == ":memory:" or settings.url is None
-        return cls(client, index_dir, settings.prefix, exact=not local, where=f"Qdrant at {settings.url}")
+        # the in-process store searches exactly anyway (and warns about search parameters)
+        return cls(client, index_dir, settings.prefix, exact=settings.url != ":memory:",
+                   where=f"Qdrant at {settings.url}" if settings.url else "Qdrant")
 
     @property
     def location(self) -> str:
@@ -146,17 +147,16 @@ class QdrantStore:
                                 for kind in KINDS},
                 sparse_vectors_config={SPARSE: models.SparseVectorParams()},
             )
-        points = [
-            models.PointStruct(id=_point_id("chunk", row), vector={
+        points = itertools.chain(  # made batch by batch: a large library is not held twice in memory
+            (models.PointStruct(id=_point_id("chunk", row), vector={
                 "chunk": vec.tolist(), SPARSE: models.SparseVector(indices=ids, values=vals)})
-            for row, (vec, (ids, vals)) in enumerate(zip(chunk_vectors, weights, strict=True))
-        ] + [
-            models.PointStruct(id=_point_id("sentence", row), vector={"sentence": vec.tolist()})
-            for row, vec in enumerate(sentence_vectors)
-        ]
+             for row, (vec, (ids, vals)) in enumerate(zip(chunk_vectors, weights, strict=True))),
+            (models.PointStruct(id=_point_id("sentence", row), vector={"sentence": vec.tolist()})
+             for row, vec in enumerate(sentence_vectors)),
+        )
         with self.calls(f"uploading to {collection}"):
-            for start in range(0, len(points), UPLOAD_BATCH):
-                self.client.upsert(collection, points[start : start + UPLOAD_BATCH], wait=True)
+            while batch := list(itertools.islice(points, UPLOAD_BATCH)):
+                self.client.upsert(collection, batch, wait=True)
         (folder / VOCABULARY_FILE).write_text(
             json.dumps({"collection": collection, "vocabulary": vocab}, ensure_ascii=False), encoding="utf-8")
         return [VOCABULARY_FILE]
