@@ -7,7 +7,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "src" / "lacqa"
 INDEX_SIDE = ["load.py", "clean.py", "html.py", "word.py", "epub.py", "archive.py", "chunk.py", "embed.py", "store.py",
-              "build.py", "lexical.py"]
+              "build.py", "lexical.py", "vector_store.py", "qdrant_store.py"]
 
 
 def imported(path: Path) -> set[str]:

@@ -24,12 +24,13 @@ from .store import (
     IndexDir,
     Sentence,
     current_manifest,
-    open_current,
+    open_generation,
     text_hash,
     write_generation,
 )
 from .types import Chunk, Document, Skipped
 from .vector_cache import VectorCache
+from .vector_store import VectorStore, make_store
 
 # Bump when cleaning, chunking or sentence-cutting rules change: every document is re-parsed and re-cut (vectors
 # are reused by text hash). 4: chunks cut on offsets (a piece recurring within a chunk's reach was misplaced
@@ -79,9 +80,10 @@ def fingerprint(settings: Settings, embedder_id: str) -> dict[str, Any]:
     }
 
 
-def _try_open(index_dir: IndexDir) -> Generation | None:
+def _try_open(index_dir: IndexDir, name: str) -> Generation | None:
+    """The serving generation read from its folder (its text and vectors are reused, whatever its store holds)."""
     try:
-        return open_current(index_dir)
+        return open_generation(index_dir, name)
     except IndexError_:
         return None  # nothing usable to reuse: build from scratch (the old pointer stays until publish)
 
@@ -93,17 +95,20 @@ def build_index(
     dry_run: bool = False,
     on_stage: StageFn | None = None,
     lock_timeout: float = 0.0,
+    store: VectorStore | None = None,
 ) -> BuildReport:
-    """Build or update the index under ``settings.index_dir`` from ``settings.sources_dir``."""
+    """Build or update the index under ``settings.index_dir`` from ``settings.sources_dir``, published to
+    ``store`` (default: the one ``settings.store`` names)."""
     t0 = time.perf_counter()
     index_dir = IndexDir(settings.index_dir)
+    store = store or make_store(settings)
     stage = on_stage or (lambda *_: None)
     with _writing(index_dir):  # the folder must take the lock file before anything is read
         index_dir.root.mkdir(parents=True, exist_ok=True)
         (index_dir.root / ".lock").touch()
     with index_dir.lock(timeout=lock_timeout):
         scan = scan_sources(settings.sources_dir, int(settings.max_file_mb * 1e6))
-        serving = current_manifest(index_dir)  # checked, not loaded: a build with nothing to do stops here
+        serving = current_manifest(index_dir, store)  # checked, not loaded: a build with nothing to do stops here
         fp = fingerprint(settings, embedder.model_id)
         old = serving[1] if serving else {}
         same_settings = old.get("fingerprint") == fp
@@ -125,12 +130,14 @@ def build_index(
                 report.added.append(source)
         report.skipped = [*scan.skipped, *report.skipped]
         stored_current = serving is not None and derived.is_current(index_dir.path_of(serving[0]))
-        if serving and same_settings and stored_current and not (report.added or report.changed or report.removed):
+        unchanged = not (report.added or report.changed or report.removed)
+        # ... and the store still holds it whole (a damaged or deleted collection is written again)
+        if serving and same_settings and stored_current and unchanged and store.holds(*serving):
             counts = old.get("counts", {})
             report.documents, report.chunks = int(counts.get("documents", 0)), int(counts.get("chunks", 0))
             report.seconds = time.perf_counter() - t0
             return report  # nothing to do: no parse, no embedder, no new generation
-        previous = _try_open(index_dir) if serving else None
+        previous = _try_open(index_dir, serving[0]) if serving else None
 
         # parse what is new or changed (unchanged documents are taken from the previous generation), and cut
         # each document into chunks and sentences on its own: whatever fails on one file skips that file only
@@ -203,14 +210,17 @@ def build_index(
         with _writing(index_dir):
             # BM25, sentence terms, aliases: made now so that no question has to
             extra = derived.write(tmp, [d.text for d in docs], [c.text for c in chunks], sent_texts, BUILTIN)
+            # the store's copy (a Qdrant collection) is complete before anything names it
+            extra += store.write(name, tmp, [c.text for c in chunks], chunk_vecs, sent_vecs)
             write_generation(
                 tmp, manifest, docs,
                 [(c, text_hash(c.text)) for c in chunks], chunk_vecs,
                 [(s, text_hash(t)) for s, t in zip(sentences, sent_texts, strict=True)], sent_vecs,
                 extra_files=extra,
             )
-            index_dir.publish(name, tmp)
-            index_dir.prune(settings.keep_generations)
+            index_dir.install(name, tmp)
+            store.publish(name)  # the one step that makes the new generation serve
+            store.prune(settings.keep_generations)
             cache.clear()  # the published generation holds every vector now
         cache.close()
         stage("write", 1, 1)

@@ -81,6 +81,20 @@ class LlmSettings(BaseModel):
                                                     "repeat_penalty=1 and grammars, and count tokens with its tokenizer route")
 
 
+class StoreSettings(BaseModel):
+    """Where candidate search runs. lacqa tokenizes, weighs (BM25) and fuses (RRF) itself, so every backend proposes
+    the same candidates; the text, the metadata and the vectors of record stay in the index folder either way."""
+
+    backend: Literal["local", "qdrant"] = Field("local", description="'local': FAISS and bm25s in the index folder; "
+                                                "'qdrant': a Qdrant server or cluster (LACQA_STORE__URL)")
+    url: str | None = Field(None, pattern=r"^(https?://.+|:memory:)$", description="the Qdrant to use: "
+                            "http://host:6333 for a server or cluster, ':memory:' for an in-process store (tests)")
+    api_key: SecretStr | None = Field(None, description="Qdrant API key (a cloud cluster or a server with one set)")
+    prefix: str = Field("lacqa", pattern=r"^[A-Za-z0-9_-]{1,40}$", description="start of the alias and collection "
+                        "names, so that several lacqa installations can share one cluster")
+    timeout_s: float = Field(30.0, gt=0, description="seconds to wait for Qdrant to answer a request")
+
+
 class Settings(BaseSettings):
     """Everything lacqa can be told. Env: LACQA_SOURCES_DIR, LACQA_INDEX_DIR, LACQA_MODEL, ..."""
 
@@ -111,6 +125,7 @@ class Settings(BaseSettings):
     retrieve: RetrieveSettings = RetrieveSettings()
     answer: AnswerSettings = AnswerSettings()
     llm: LlmSettings = LlmSettings()  #: LACQA_LLM__URL, LACQA_LLM__MODEL, ...: draft on a model server instead
+    store: StoreSettings = StoreSettings()  #: LACQA_STORE__BACKEND=qdrant, LACQA_STORE__URL: search on Qdrant
 
     @model_validator(mode="after")
     def _default_index(self) -> Settings:

@@ -7,7 +7,8 @@
     │   ├── IndexMissingError       no index yet: run `lacqa index`
     │   ├── IndexCorruptError       a file of the index fails its check
     │   ├── IndexMismatchError      built by another embedder / settings than the ones in use
-    │   └── IndexLockedError        another build holds the lock
+    │   ├── IndexLockedError        another build holds the lock
+    │   └── StoreError              the vector store (Qdrant) cannot be reached or refuses a request
     ├── ModelError                  a model file is missing, unreadable or fails to load
     ├── GenerationError             the language model failed while drafting
     └── QuestionError               the question is empty or unusable
@@ -48,6 +49,10 @@ class IndexLockedError(IndexError_):
     """Another build holds the index lock."""
 
 
+class StoreError(IndexError_):
+    """The vector store the index is searched on (a Qdrant server) cannot be reached or refused a request."""
+
+
 class ModelError(LacqaError):
     """A model file is missing, corrupt or cannot be loaded."""
 
@@ -69,6 +74,7 @@ __all__ = [
     "IndexCorruptError",
     "IndexMismatchError",
     "IndexLockedError",
+    "StoreError",
     "ModelError",
     "GenerationError",
     "QuestionError",

@@ -18,6 +18,7 @@ from .errors import IndexMismatchError, IndexMissingError, LacqaError, QuestionE
 from .retrieve import Retriever
 from .store import Generation, IndexDir, open_current
 from .types import Answer, Hit
+from .vector_store import VectorStore, make_store
 
 if TYPE_CHECKING:
     from .answer.ranker import Ranker
@@ -42,6 +43,7 @@ class Assistant:
         embedder: Embedder | None = None,
         generator: Generator | None = None,
         ranker: Ranker | None = None,
+        store: VectorStore | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.embedder = embedder or make_embedder(
@@ -56,23 +58,26 @@ class Assistant:
         self._gen_lock = threading.Lock()
         self._generation: Generation | None = None
         self.index_dir = IndexDir(self.settings.index_dir)
+        #: where generations are searched and published (LACQA_STORE__BACKEND; default the index folder itself)
+        self.store = store or make_store(self.settings)
 
     # ------------------------------------------------------------------ index
 
     def index(self, dry_run: bool = False, on_stage: StageFn | None = None, lock_timeout: float = 0.0) -> BuildReport:
         report = build_index(
-            self.settings, self.embedder, dry_run=dry_run, on_stage=on_stage, lock_timeout=lock_timeout
+            self.settings, self.embedder, dry_run=dry_run, on_stage=on_stage, lock_timeout=lock_timeout,
+            store=self.store,
         )
         if report.published:
             self.refresh()
         return report
 
     def generation(self) -> Generation:
-        """The serving generation; reopened when CURRENT names a newer one (e.g. after a rebuild elsewhere)."""
-        name = self.index_dir.current()
+        """The serving generation; reopened when the store publishes a newer one (e.g. after a rebuild elsewhere)."""
+        name = self.store.current()
         with self._gen_lock:
             if self._generation is None or (name is not None and name != self._generation.name):
-                gen = open_current(self.index_dir)
+                gen = open_current(self.index_dir, self.store)
                 built_with = gen.manifest.get("embedder")
                 if built_with != self.embedder.model_id:
                     raise IndexMismatchError(

@@ -1,5 +1,6 @@
-"""Hybrid retrieval: dense (FAISS inner product) and lexical (BM25) candidate lists fused by weighted
-reciprocal-rank fusion. Names, numbers and rare terms favour BM25; paraphrases favour the dense list."""
+"""Hybrid retrieval: dense (inner product) and lexical (BM25) candidate lists, proposed by the generation's store
+(vector_store.py), fused here by weighted reciprocal-rank fusion. Names, numbers and rare terms favour BM25;
+paraphrases favour the dense list."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from . import synonyms
 from .aliases import aliases
 from .config import RetrieveSettings
 from .embed import Embedder
-from .errors import IndexMismatchError
 from .store import Generation
 from .types import Hit
 
@@ -17,30 +17,16 @@ RARE = 0  #: words in at most this many passages get their synonyms added to the
 
 
 def dense_search(generation: Generation, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
-    index = generation.chunk_vectors_index
-    if index.ntotal == 0:
-        return []
-    if query_vec.shape[-1] != index.d:
-        raise IndexMismatchError(
-            f"the embedder gives {query_vec.shape[-1]}-dimensional vectors but index {generation.name} holds "
-            f"{index.d}: rebuild with `lacqa index`"
-        )
-    scores, rows = index.search(query_vec.reshape(1, -1).astype(np.float32), min(k, index.ntotal))
-    return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+    """The chunks nearest the question by inner product, from the generation's store."""
+    return generation.candidates.dense("chunk", query_vec, k)
 
 
 def sentence_search(generation: Generation, query_vec: np.ndarray, k: int) -> list[tuple[int, float]]:
     """Chunks ranked by their best-matching sentence: sharper than whole chunks for paraphrases."""
-    index = generation.sentence_vectors_index
-    if index.ntotal == 0:
-        return []
-    scores, rows = index.search(query_vec.reshape(1, -1).astype(np.float32), min(k, index.ntotal))
     out: dict[int, float] = {}
-    for r, sc in zip(rows[0], scores[0], strict=True):
-        if r < 0:
-            continue
-        for cid in generation.chunks_of_sentence(int(r)):
-            out.setdefault(cid, float(sc))
+    for r, sc in generation.candidates.dense("sentence", query_vec, k):
+        for cid in generation.chunks_of_sentence(r):
+            out.setdefault(cid, sc)
     return sorted(out.items(), key=lambda x: -x[1])
 
 
@@ -76,7 +62,7 @@ class Retriever:
         # other names for the question's words: abbreviations the library defines, capitals for countries,
         # and synonyms of the words it seldom uses ("legislature" where passages say "congress")
         query = synonyms.expand(aliases(generation).expand(query), rare=lambda t: lexical.df(t) <= RARE)
-        return lexical.search(query, n)  # type: ignore[no-any-return]
+        return generation.candidates.lexical(query, n)
 
     def search(
         self, generation: Generation, query: str, k: int | None = None, query_vec: np.ndarray | None = None,
@@ -93,7 +79,7 @@ class Retriever:
         # ("credit" also finds "loans"), a weaker list of its own. Evidence gathering does without: it weighs
         # synonyms sentence by sentence, and there the extra list only adds distractors.
         reworded = synonyms.expand(aliases(generation).expand(query)) if reword else query
-        syn = (generation.lexical.search(reworded, n)
+        syn = (generation.candidates.lexical(reworded, n)
                if self.settings.synonym_weight > 0 and reworded != query and self.settings.lexical_weight > 0 else [])
         fused = fuse(dense, lexical, self.settings, sents, syn)
         top = fused[:k]

@@ -31,12 +31,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import IndexCorruptError, IndexError_, IndexLockedError, IndexMismatchError, IndexMissingError
 from .types import Chunk, Document, PageSpan, SectionSpan
+
+if TYPE_CHECKING:
+    from .vector_store import Candidates, VectorStore
 
 FORMAT_VERSION = 1
 FILES = ("index.sqlite", "chunks.faiss", "sentences.faiss")
@@ -129,11 +132,19 @@ class IndexDir:
 
     def publish(self, name: str, tmp: Path) -> None:
         """Rename the finished folder into place, then point CURRENT at it atomically."""
+        self.install(name, tmp)
+        self.point(name)
+
+    def install(self, name: str, tmp: Path) -> None:
+        """Rename the finished folder into place (durably); it serves only once a pointer names it."""
         for f in tmp.iterdir():
             _fsync_path(f)
         final = self.path_of(name)
         os.replace(tmp, final)
         _fsync_path(self.generations)
+
+    def point(self, name: str) -> None:
+        """Point CURRENT at an installed generation atomically (temp file, fsync, rename)."""
         pointer_tmp = self.root / f".CURRENT.{os.getpid()}.tmp"
         with open(pointer_tmp, "w", encoding="utf-8") as fh:
             fh.write(name + "\n")
@@ -142,11 +153,12 @@ class IndexDir:
         os.replace(pointer_tmp, self.pointer)
         _fsync_path(self.root)
 
-    def prune(self, keep: int) -> list[str]:
-        """Remove unfinished folders and all but the newest ``keep`` generations (never the current)."""
+    def prune(self, keep: int, current: str | None = None) -> list[str]:
+        """Remove unfinished folders and all but the newest ``keep`` generations (never the serving one:
+        ``current``, by default the one CURRENT names)."""
         if not self.generations.is_dir():
             return []
-        current = self.current()
+        current = current or self.current()
         removed = []
         for tmp in self.generations.glob(".tmp-*"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -290,6 +302,7 @@ class Generation:
         self.derived: dict[str, Any] = {}  #: values computed from this generation by later stages
         self._derive_lock = threading.RLock()  # derived values derive from others (term stats from aliases)
         self._lexical = None
+        self._candidates: Candidates | None = None
         self._chunk_matrix: np.ndarray | None = None
         self._sentence_matrix: np.ndarray | None = None
 
@@ -314,6 +327,22 @@ class Generation:
                 for s in self.sentences
             ]
         return self._sentence_chunks[sent_id]
+
+    @property
+    def candidates(self) -> Candidates:
+        """Where this generation's candidate passages are searched: its own FAISS and BM25 files unless a store
+        (a Qdrant collection) was attached when it was opened."""
+        if self._candidates is None:
+            with self._derive_lock:
+                if self._candidates is None:
+                    from .vector_store import LocalCandidates
+
+                    self._candidates = LocalCandidates(self)
+        return self._candidates
+
+    def attach(self, candidates: Candidates) -> None:
+        """Search this generation's candidates elsewhere (the store it was published to)."""
+        self._candidates = candidates
 
     @property
     def lexical(self):  # type: ignore[no-untyped-def]
@@ -356,9 +385,10 @@ def verify_files(folder: Path, manifest: dict[str, Any]) -> None:
             raise IndexCorruptError(f"index file damaged (hash mismatch): {path} - rebuild with `lacqa index`")
 
 
-def current_manifest(index_dir: IndexDir) -> tuple[str, dict[str, Any]] | None:
-    """(name, manifest) of the serving generation when its files pass their checks, without loading it."""
-    name = index_dir.current()
+def current_manifest(index_dir: IndexDir, store: VectorStore | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(name, manifest) of the serving generation when its files pass their checks, without loading it. The
+    serving generation is the one ``store`` has published (by default the one CURRENT names)."""
+    name = store.current() if store is not None else index_dir.current()
     if name is None or not index_dir.path_of(name).is_dir():
         return None
     folder = index_dir.path_of(name)
@@ -386,12 +416,24 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return data
 
 
-def open_current(index_dir: IndexDir) -> Generation:
-    """The generation named by CURRENT, verified. Raises IndexMissingError when there is none."""
-    name = index_dir.current()
+def open_current(index_dir: IndexDir, store: VectorStore | None = None) -> Generation:
+    """The serving generation, verified: the one ``store`` has published, searched there (by default the one
+    CURRENT names, searched on its own files). Raises IndexMissingError when there is none."""
+    name = store.current() if store is not None else index_dir.current()
     if name is None:
-        raise IndexMissingError(f"no index in {index_dir.root}/ yet - run `lacqa index` (or `make run`) first")
+        published = (f" (nothing published to {store.location})"
+                     if store is not None and store.location != str(index_dir.pointer) else "")
+        raise IndexMissingError(f"no index in {index_dir.root}/ yet{published} - run `lacqa index` (or `make run`) first")
+    generation = open_generation(index_dir, name, named_in=store.location if store is not None else None)
+    if store is not None:
+        generation.attach(store.open(generation))
+    return generation
+
+
+def open_generation(index_dir: IndexDir, name: str, named_in: str | None = None) -> Generation:
+    """The generation ``name`` from its folder, verified (searched on its own files)."""
     folder = index_dir.path_of(name)
     if not folder.is_dir():
-        raise IndexCorruptError(f"index generation {name} named in {index_dir.pointer} is missing - run `lacqa index`")
+        raise IndexCorruptError(f"index generation {name} named in {named_in or index_dir.pointer} is missing - "
+                                "run `lacqa index`")
     return Generation(folder, name)
