@@ -82,3 +82,14 @@ def test_examples_are_checked_by_lacqa_and_cached_per_generation(small_library) 
     calls = []
     fresh._ask = lambda q: calls.append(q)  # type: ignore[method-assign]  # loaded from the file: nothing asked
     assert fresh.refresh() == made and not calls
+
+
+def test_a_capitalised_modifier_is_not_taken_for_a_name() -> None:
+    """'Latin American countries' qualifies countries: no 'What do the sources say about Latin American?'."""
+    from lacqa.examples import _names
+
+    text = ("Latin American countries trade with Chinese firms. Latin America and the Caribbean met in Santiago. "
+            "The Treaty of Rome was signed in 1957. In October the forum met.")
+    names = set(_names(text))
+    assert "Latin American" not in names and "Chinese" not in names and "October" not in names
+    assert {"Latin America", "Santiago", "Treaty of Rome"} <= names

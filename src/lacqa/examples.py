@@ -22,12 +22,13 @@ from typing import Any
 import numpy as np
 
 from .errors import LacqaError
+from .kinds import MONTH
 from .store import Generation
 from .text import STOPWORDS
 from .types import Document
 
 CACHE_FILE = "examples.json"
-CACHE_VERSION = 1  # bump when the way candidates are made or checked changes: cached lists are remade
+CACHE_VERSION = 2  # bump when the way candidates are made or checked changes: cached lists are remade
 
 # A name: capitalised words, possibly joined by short lower-case links ("Treaty of Rome", "Ann Arbor").
 _NAME = re.compile(r"\b[A-Z][\w'\u2019.-]*[\w](?:\s+(?:(?:of|the|de|del|la|and|for|on|in)\s+)?[A-Z][\w'\u2019-]*[\w])*")
@@ -133,13 +134,23 @@ def _defined(text: str, name: str) -> str | None:
     return f"{m.group(2)} {'the ' if m.group(1) else ''}{name}"
 
 
+#: a capitalised phrase followed by a lower-case word qualifies it ("Latin American countries", "Chinese firms"):
+#: that use is a modifier, not the name of something a question could ask about
+_QUALIFIES = re.compile(r"[ \t]+([a-z][a-z-]+)")
+
+
 def _names(text: str) -> Iterator[str]:
     for m in _NAME.finditer(text):
+        nxt = _QUALIFIES.match(text, m.end())
+        if nxt and nxt.group(1) not in STOPWORDS:
+            continue
         words = m.group().split()
         while words and words[0].lower() in STOPWORDS:  # "The Alps" -> "Alps"; a sentence's first word
             words = words[1:]
         while words and words[-1].lower() in STOPWORDS:
             words = words[:-1]
+        if words and MONTH.fullmatch(words[0]):  # "October", "May 2016": a date, not a topic
+            continue
         if 1 <= len(words) <= 4:
             name = re.sub(r"['\u2019]s$", "", " ".join(words))
             name = name if "." in name[:-1] else name.rstrip(".")  # "U.S." keeps its dot, "Rome." does not
