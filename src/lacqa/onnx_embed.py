@@ -218,17 +218,10 @@ class OnnxEmbedder:
                     if not (self._folder / name).is_file() or sha256_file(self._folder / name) != digest:
                         raise ModelError(f"the embedder export file {self._folder / name} is missing or damaged: "
                                          "delete the folder and run `lacqa index` to export it again")
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
+            from .onnxrt import load_session
 
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self._threads
-            opts.inter_op_num_threads = 1
-            try:
-                session = ort.InferenceSession(str(self._folder / "model.onnx"), opts, providers=["CPUExecutionProvider"])
-                tokenizer = Tokenizer.from_file(str(self._folder / "tokenizer.json"))
-            except Exception as exc:  # a damaged or foreign file
-                raise ModelError(f"the embedder export in {self._folder} failed to load: {exc}") from exc
+            session, tokenizer = load_session(self._folder / "model.onnx", self._folder / "tokenizer.json",
+                                              self._threads, "embedder export")
             tokenizer.enable_truncation(max_length=int(meta.get("max_tokens", 256)))
             tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
             self._tokenizer, self._session = tokenizer, session

@@ -89,17 +89,10 @@ class OnnxRanker:
                 if sha256_file(file) != digest:
                     raise ModelError(f"the evidence ranker file {file} is damaged (sha256 does not match "
                                      "ranker.json): reinstall packages/lacqa-ranker")
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
+            from ..onnxrt import load_session
 
-            opts = ort.SessionOptions()
-            opts.intra_op_num_threads = self._threads
-            opts.inter_op_num_threads = 1
-            try:
-                session = ort.InferenceSession(str(folder / meta["model"]), opts, providers=["CPUExecutionProvider"])
-                tokenizer = Tokenizer.from_file(str(folder / meta["tokenizer"]))
-            except Exception as exc:  # noqa: BLE001 - any load failure is a damaged model file
-                raise ModelError(f"the evidence ranker in {folder} failed to load: {exc}") from exc
+            session, tokenizer = load_session(folder / meta["model"], folder / meta["tokenizer"], self._threads,
+                                              "evidence ranker")
             tokenizer.enable_truncation(max_length=int(meta.get("max_tokens", MAX_TOKENS)), strategy="only_second")
             tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
             self._inputs = {i.name for i in session.get_inputs()}
