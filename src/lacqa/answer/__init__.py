@@ -25,7 +25,7 @@ from ..types import Answer, Citation, Evidence, Hit, Point
 from ..verify import MARK, fact_supported, normalize, verify_draft
 from .checks import Outcome, Reason, decide, decide_open
 from .ranker import Ranker
-from .shapes import Shape, document_pool, open_points, shape_of
+from .shapes import Pick, Shape, document_pool, open_points, section_picks, shape_of
 
 FEW_SHOT = """Each answer below is copied from its passage.
 
@@ -366,14 +366,20 @@ def open_answer(
         idf = {t: stats.idf(t) for t in set(terms(question))}
         pool = document_pool(question, named, generation, idf, stats.naming_terms[named],
                              qvec, settings.rank_candidates)
-    picks = open_points(shape, question, pool, generation, qvec, settings, named)
+    picks: list[Pick] = []
+    if shape in (Shape.LIST, Shape.EXPLAIN) and "sections" not in settings.ablate:
+        picks = section_picks(shape, question, pool, generation, retriever.embedder.embed_query, settings,
+                              term_stats(generation), named)
+    if not picks:
+        picks = open_points(shape, question, pool, generation, qvec, settings, named)
     if len(picks) < 2:
         return None
     evidence = [p.evidence for p in picks]
     citations = _citations(evidence)
     points = []
     for n, pick in enumerate(picks, start=1):
-        points.append(Point(f"“{' '.join(pick.evidence.quote.split())}” [{n}]", (n,), pick.label))
+        head = f"{' '.join(pick.heading.split())}: " if pick.heading else ""
+        points.append(Point(f"{head}“{' '.join(pick.evidence.quote.split())}” [{n}]", (n,), pick.label))
     lines: list[str] = []
     label = None
     for point in points:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -22,10 +23,11 @@ from importlib import resources
 import numpy as np
 
 from ..config import AnswerSettings
-from ..evidence import _evidence
+from ..evidence import TermStats, _evidence
 from ..store import Generation, Sentence
 from ..text import terms
 from ..types import Evidence
+from .sections import best_section, first_statement
 
 
 class Shape(str, Enum):
@@ -60,6 +62,7 @@ class Pick:
 
     evidence: Evidence
     label: str | None = None
+    heading: str | None = None  #: the document's own sub-heading the point stands under (section answers)
 
 
 _COMPARE = [
@@ -149,6 +152,62 @@ def open_points(
     if len(picks) < lo:  # too few above the floor: the best ones regardless, as long as they are on topic
         picks = _diverse(pool, vectors, lo, settings.open_min_probability * 0.5)
     return [Pick(_evidence(generation, s, p)) for p, s in _in_order(picks)]
+
+
+def section_picks(
+    shape: Shape,
+    question: str,
+    pool: list[tuple[float, Sentence]],
+    generation: Generation,
+    embed: Callable[[str], np.ndarray],
+    settings: AnswerSettings,
+    stats: TermStats,
+    named_doc: str | None = None,
+) -> list[Pick]:
+    """A list or explanation that is one section of a document: when the heading of a section of the named
+    document (or of a document the best candidates come from) matches the question's *topic* (the question
+    less the words that only name the document) well enough, the section answers. A list gets one point per
+    sub-section or item under the heading; an explanation the section's own sentences. Both in the
+    document's order; empty when no section matches."""
+    docs: list[str] = [named_doc] if named_doc else []
+    for _, s in pool[:10]:
+        if s.doc_id not in docs:
+            docs.append(s.doc_id)
+    docs = docs[:SECTION_DOCS]
+    qterms = set(terms(question))
+    topic = {d: {t: stats.idf(t) for t in qterms if t not in stats.naming_terms.get(d, set())} for d in docs}
+    words = re.findall(r"[\w'’-]+", question)
+    vecs: dict[frozenset[str], np.ndarray] = {}
+    for d in docs:
+        key = frozenset(topic[d])
+        if key not in vecs:
+            text = " ".join(w for w in words if not set(terms(w)) - set(key)) if key else question
+            vecs[key] = np.asarray(embed(text))
+    match = best_section(generation, docs, topic, {d: vecs[frozenset(topic[d])] for d in docs}, stats.idf,
+                         stats.naming_terms, min_units=2 if shape is Shape.LIST else 0, narrow=shape is Shape.LIST)
+    if match is None or match.score < settings.open_section_min_score:
+        return []
+    lo, hi = SIZES.get(shape, (1, 3))
+    doc = generation.documents[match.doc_id]
+    chosen: list[tuple[str | None, Sentence]] = []
+    if shape is Shape.LIST or not match.leaf:  # one point per sub-section (or item of a list)
+        firsts = [(u.label, first_statement(generation, match.doc_id, u, _is_statement)) for u in match.units]
+        chosen = [(label, s) for label, s in firsts if s is not None]
+    if shape is not Shape.LIST and len(chosen) < lo:  # an explanation: the section's own sentences
+        chosen = [(None, s) for s in generation.sentences_by_doc.get(match.doc_id, [])
+                  if match.heading.end <= s.start < match.end and _is_statement(doc.text[s.start : s.end])]
+    if len(chosen) < lo:
+        return []
+    if len(chosen) > hi:  # more parts than points: the ones nearest the question, kept in order
+        vectors = generation.sentence_vectors()
+        qvec = vecs[frozenset(topic[match.doc_id])]
+        keep = sorted(range(len(chosen)), key=lambda i: -float(vectors[chosen[i][1].sent_id] @ qvec))[:hi]
+        chosen = [chosen[i] for i in sorted(keep)]
+    return [Pick(_evidence(generation, s, match.score), heading=label) for label, s in chosen]
+
+
+#: documents whose sections a list or how question is matched against: the named one and the best candidates'
+SECTION_DOCS = 4
 
 
 def document_pool(
