@@ -83,3 +83,39 @@ def test_sections_switch_off(small_library) -> None:  # type: ignore[no-untyped-
     assistant.settings.answer.ablate.append("sections")
     a = assistant.ask("What kinds of economic cooperation does the harbour policy paper propose?")
     assert not any(p.text.startswith("Trade:") for p in a.points)
+
+
+def test_whole_sentence_joins_the_clause_pieces_of_a_long_sentence(small_library) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.answer.shapes import whole_sentence
+
+    long = ("The board will work with the health services of the coastal towns, share what it has learnt about "
+            "running clinics on the quays, train nurses and doctors for the fishing fleets, pay for boats that carry "
+            "patients to the mainland in winter, and carry out joint work in such areas as disease control, the "
+            "response to storms and floods, and the control of measles and flu among the crews.")
+    assistant = small_library({"health.txt": f"Health\n{long} The rest of the year is quiet.\n"})
+    gen = assistant.generation()
+    doc_id = next(d for d, doc in gen.documents.items() if doc.source == "health.txt")
+    text = gen.documents[doc_id].text
+    begin = text.index(long)
+    pieces = [s for s in gen.sentences_by_doc[doc_id] if begin <= s.start < begin + len(long)]
+    assert len(pieces) >= 2  # stored cut at its commas
+    for piece in pieces:
+        w = whole_sentence(gen, piece, 700)
+        assert text[w.start : w.end] == long and w.sent_id == piece.sent_id
+
+
+def test_several_things_are_a_list_only_when_a_section_enumerates_them(small_library) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.answer.shapes import Shape, asks_for_several, shape_of
+
+    question = "Which economic exchanges does the harbour policy paper want with the towns?"
+    assert shape_of(question) is Shape.FACT and asks_for_several(question)
+    assert not asks_for_several("Which policy of the region does the paper name?")  # the head noun is singular
+    assert not asks_for_several("What address does the cooperative give?")
+    assistant = small_library({"paper.txt": PAPER}, filler=True)
+    assistant.ranker = OverlapRanker()
+    assistant.settings.answer.min_probability = 0.2
+    assistant.settings.answer.ranker = "learned"
+    a = assistant.ask(question)
+    assert a.shape == "list" and [p.text.split(":")[0] for p in a.points] == ["Trade", "Investment", "Debt Relief"]
+    b = assistant.ask("Which museums does the board lend old charts and ship models to?")  # no section lists them
+    assert b.shape == "fact"

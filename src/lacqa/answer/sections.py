@@ -33,7 +33,7 @@ _NUMBERED = [  # (style, pattern); the style names a marker shape, its level is 
     ("number", re.compile(r"^(\d+(?:\.\d+)*)[.)]?\s+(\D.*)$")),  # "2.", "2.1", "2.1.3": one style per depth
     ("letter", re.compile(r"^([A-Za-z])[.)]\s+(.+)$")),
 ]
-_BULLET = re.compile(r"^(?:[-*\u2022\u2013\u2014]+|\d+[.)]|\([a-z0-9]+\))\s+")
+BULLET = re.compile(r"^(?:[-*\u2022\u2013\u2014]+|\d+[.)]|\([a-z0-9]+\))\s+")
 _END = re.compile(r"[.!?;,]$")
 MAX_HEADING_WORDS = 14
 MAX_PLAIN_WORDS = 8
@@ -86,7 +86,7 @@ def headings(text: str) -> list[Heading]:
             prev = lines[i - 1][2].strip() if i else ""
             nxt = lines[i + 1][2].strip() if i + 1 < len(lines) else ""
             after_heading = bool(found) and found[-1][0] == lines[i - 1][0] if i else True
-            if (len(words) > MAX_PLAIN_WORDS or not line[0].isupper() or _BULLET.match(line)
+            if (len(words) > MAX_PLAIN_WORDS or not line[0].isupper() or BULLET.match(line)
                     or (prev and not after_heading and not re.search(r"[.!?:;\"\u201d)]$", prev))
                     or len(nxt) <= len(line) or nxt[:1].islower()):  # a lower-case next line continues it
                 continue
@@ -113,7 +113,7 @@ def units(text: str, heads: list[Heading], i: int) -> tuple[int, list[Unit]]:
             out.append(Unit(x.end, stop, re.sub(r"\s+", " ", x.title)))
         return end, out
     items = [Unit(h.end + s, h.end + e, None) for s, e, raw in _lines(text[h.end : end])
-             if _BULLET.match(raw.strip()) and len(terms(raw)) >= 3]
+             if BULLET.match(raw.strip()) and len(terms(raw)) >= 3]
     return end, items
 
 
@@ -128,6 +128,10 @@ def first_statement(generation: Generation, doc_id: str, unit: Unit,
     sentence with a few terms even without a final stop ("- Meridian Subsea Ltd: £124 million")."""
     text = generation.documents[doc_id].text
     inside = [s for s in generation.sentences_by_doc.get(doc_id, []) if unit.start <= s.start < unit.end]
+    if inside:  # the opening clause of a long sentence cut at a comma still opens the unit's point
+        t = text[inside[0].start : inside[0].end]
+        if len(t) >= 40 and t[0].isupper() and len(terms(t)) >= 5:
+            return inside[0]
     for s in inside:
         if statement(text[s.start : s.end]):
             return s
