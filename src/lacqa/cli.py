@@ -254,7 +254,8 @@ ABLATIONS: dict[str, Any] = {
     "shapes": lambda s: setattr(s.answer, "shapes", False),
     "draft": lambda s: setattr(s.answer, "draft", False),
     **{name: (lambda n: lambda s: s.answer.ablate.append(n))(name)
-       for name in ("unknown_subject", "confidence", "specifics", "answer_type", "invented_figure", "bent_ordinal")},
+       for name in ("unknown_subject", "confidence", "specifics", "answer_type", "invented_figure", "bent_ordinal",
+                     "sections")},
 }
 
 

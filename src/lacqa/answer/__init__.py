@@ -25,7 +25,7 @@ from ..types import Answer, Citation, Evidence, Hit, Point
 from ..verify import MARK, fact_supported, normalize, verify_draft
 from .checks import Outcome, Reason, decide, decide_open
 from .ranker import Ranker
-from .shapes import Shape, document_pool, open_points, shape_of
+from .shapes import Pick, Shape, asks_for_several, document_pool, open_points, section_picks, shape_of
 
 FEW_SHOT = """Each answer below is copied from its passage.
 
@@ -236,8 +236,10 @@ def answer_stream(
     _, selection = gather_evidence(retrieval_query(question, history), generation, retriever, settings,
                                    k or settings.passages, timings, ranker=ranker)
     shape = shape_of(question) if settings.shapes else Shape.FACT
-    if shape is not Shape.FACT:
-        opened = open_answer(shape, question, selection, generation, retriever, settings, notes, timings, t0)
+    several = shape is Shape.FACT and settings.shapes and asks_for_several(question)
+    if shape is not Shape.FACT or several:
+        opened = open_answer(Shape.LIST if several else shape, question, selection, generation, retriever, settings,
+                             notes, timings, t0, sections_only=several)
         if opened is not None:
             yield opened
             return
@@ -339,16 +341,19 @@ def answer_stream(
 
 def open_answer(
     shape: Shape, question: str, selection: Selection, generation: Generation, retriever: Retriever,
-    settings: AnswerSettings, notes: list[str], timings: dict[str, float], t0: float,
+    settings: AnswerSettings, notes: list[str], timings: dict[str, float], t0: float, sections_only: bool = False,
 ) -> Answer | None:
     """A list, explanation, summary or comparison: verbatim sentences, one point each, every point cited.
     Abstains when no candidate is on the question (and the question names no document); None hands a question
-    whose candidates make no open answer back to the fact path."""
+    whose candidates make no open answer back to the fact path. ``sections_only``: a list only when a section
+    of a document enumerates the answer, else None (the fact path answers, or abstains)."""
     t = time.perf_counter()
     pool = list(selection.pool)
     best = pool[0][0] if pool else 0.0
     named = named_document(question, generation, term_stats(generation))
     outcome = decide_open(selection, settings) if named is None else None
+    if sections_only and (outcome is not None or not pool or "sections" in settings.ablate):
+        return None
     if outcome is not None:
         timings["total"] = time.perf_counter() - t0
         return _abstention(question, outcome, generation, timings, _citations(selection.candidates), notes,
@@ -366,14 +371,22 @@ def open_answer(
         idf = {t: stats.idf(t) for t in set(terms(question))}
         pool = document_pool(question, named, generation, idf, stats.naming_terms[named],
                              qvec, settings.rank_candidates)
-    picks = open_points(shape, question, pool, generation, qvec, settings, named)
+    picks: list[Pick] = []
+    if shape in (Shape.LIST, Shape.EXPLAIN) and "sections" not in settings.ablate:
+        picks = section_picks(shape, question, pool, generation, retriever.embedder.embed_query, settings,
+                              term_stats(generation), named)
+    if not picks and sections_only:
+        return None
+    if not picks:
+        picks = open_points(shape, question, pool, generation, qvec, settings, named)
     if len(picks) < 2:
         return None
     evidence = [p.evidence for p in picks]
     citations = _citations(evidence)
     points = []
     for n, pick in enumerate(picks, start=1):
-        points.append(Point(f"“{' '.join(pick.evidence.quote.split())}” [{n}]", (n,), pick.label))
+        head = f"{' '.join(pick.heading.split())}: " if pick.heading else ""
+        points.append(Point(f"{head}“{' '.join(pick.evidence.quote.split())}” [{n}]", (n,), pick.label))
     lines: list[str] = []
     label = None
     for point in points:

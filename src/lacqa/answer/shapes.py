@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -22,10 +23,11 @@ from importlib import resources
 import numpy as np
 
 from ..config import AnswerSettings
-from ..evidence import _evidence
+from ..evidence import TermStats, _evidence
 from ..store import Generation, Sentence
 from ..text import terms
 from ..types import Evidence
+from .sections import BULLET, best_section, first_statement
 
 
 class Shape(str, Enum):
@@ -54,12 +56,25 @@ def shape_of(question: str) -> Shape:
     return Shape.FACT
 
 
+@lru_cache(maxsize=1)
+def _several() -> list[re.Pattern[str]]:
+    data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
+    return [re.compile(p, re.IGNORECASE) for p in data.get("several", [])]
+
+
+def asks_for_several(question: str) -> bool:
+    """"Which <plural noun> does ...": several things of one kind - a list when a document's section enumerates
+    them, else a fact ("which countries did he visit" is one sentence that names them)."""
+    return any(p.search(question) for p in _several())
+
+
 @dataclass(frozen=True)
 class Pick:
     """One point of an open answer: a quote and, for comparisons, the side it speaks for."""
 
     evidence: Evidence
     label: str | None = None
+    heading: str | None = None  #: the document's own sub-heading the point stands under (section answers)
 
 
 _COMPARE = [
@@ -83,7 +98,14 @@ def compare_sides(question: str) -> tuple[str, str] | None:
 def _is_statement(text: str) -> bool:
     """A sentence that can stand as a point: not a heading, caption or bare fragment."""
     t = text.strip()
-    return len(t) >= 40 and not t[0].islower() and bool(re.search(r"[.!?;:)\"\u201d]$", t)) and len(terms(t)) >= 5
+    # a long sentence is stored as clause pieces cut at a comma: a long piece is a statement without a final stop
+    ends = bool(re.search(r"[.!?;:)\"\u201d]$", t)) or len(t) >= CLAUSE_PIECE_CHARS
+    return len(t) >= 40 and not t[0].islower() and ends and len(terms(t)) >= 5
+
+
+#: a sentence piece at least this long reads as (part of) a statement even without a final stop; headings and
+#: captions are shorter
+CLAUSE_PIECE_CHARS = 100
 
 
 def _diverse(pool: list[tuple[float, Sentence]], vectors: np.ndarray, n: int, floor: float,
@@ -124,6 +146,12 @@ def open_points(
 ) -> list[Pick]:
     """The points of an open answer, chosen from ``pool`` (candidate sentences with the ranker's probability)."""
     vectors = generation.sentence_vectors()
+    wholes: dict[tuple[str, int], tuple[float, Sentence]] = {}
+    for p, s in pool:  # the pieces of one long sentence become that sentence, scored by its best piece
+        w = whole_sentence(generation, s, 2 * settings.max_quote_chars)
+        if (w.doc_id, w.start) not in wholes or p > wholes[(w.doc_id, w.start)][0]:
+            wholes[(w.doc_id, w.start)] = (p, w)
+    pool = sorted(wholes.values(), key=lambda x: -x[0])
     text_of = {s.sent_id: generation.documents[s.doc_id].text[s.start : s.end] for _, s in pool}
     pool = [x for x in pool if _is_statement(text_of[x[1].sent_id])]
     lo, hi = SIZES.get(shape, (1, 3))
@@ -149,6 +177,96 @@ def open_points(
     if len(picks) < lo:  # too few above the floor: the best ones regardless, as long as they are on topic
         picks = _diverse(pool, vectors, lo, settings.open_min_probability * 0.5)
     return [Pick(_evidence(generation, s, p)) for p, s in _in_order(picks)]
+
+
+def section_picks(
+    shape: Shape,
+    question: str,
+    pool: list[tuple[float, Sentence]],
+    generation: Generation,
+    embed: Callable[[str], np.ndarray],
+    settings: AnswerSettings,
+    stats: TermStats,
+    named_doc: str | None = None,
+) -> list[Pick]:
+    """A list or explanation that is one section of a document: when the heading of a section of the named
+    document (or of a document the best candidates come from) matches the question's *topic* (the question
+    less the words that only name the document) well enough, the section answers. A list gets one point per
+    sub-section or item under the heading; an explanation the section's own sentences. Both in the
+    document's order; empty when no section matches."""
+    docs: list[str] = [named_doc] if named_doc else []
+    for _, s in pool[:10]:
+        if s.doc_id not in docs:
+            docs.append(s.doc_id)
+    docs = docs[:SECTION_DOCS]
+    qterms = set(terms(question))
+    topic = {d: {t: stats.idf(t) for t in qterms if t not in stats.naming_terms.get(d, set())} for d in docs}
+    words = re.findall(r"[\w'’-]+", question)
+    vecs: dict[frozenset[str], np.ndarray] = {}
+    for d in docs:
+        key = frozenset(topic[d])
+        if key not in vecs:
+            text = " ".join(w for w in words if not set(terms(w)) - set(key)) if key else question
+            vecs[key] = np.asarray(embed(text))
+    match = best_section(generation, docs, topic, {d: vecs[frozenset(topic[d])] for d in docs}, stats.idf,
+                         stats.naming_terms, min_units=2 if shape is Shape.LIST else 0, narrow=shape is Shape.LIST)
+    if match is None or match.score < settings.open_section_min_score:
+        return []
+    lo, hi = SIZES.get(shape, (1, 3))
+    doc = generation.documents[match.doc_id]
+    chosen: list[tuple[str | None, Sentence]] = []
+    if shape is Shape.LIST or not match.leaf:  # one point per sub-section (or item of a list)
+        firsts = [(u.label, first_statement(generation, match.doc_id, u, _is_statement)) for u in match.units]
+        # more sub-parts than points: the first ones, in the author's order (measured: better than the ones
+        # nearest the question, which all speak of the same thing)
+        chosen = [(label, s) for label, s in firsts if s is not None][:hi]
+    if shape is not Shape.LIST and len(chosen) < lo:  # an explanation: the section's own sentences
+        chosen = [(None, s) for s in generation.sentences_by_doc.get(match.doc_id, [])
+                  if match.heading.end <= s.start < match.end and _is_statement(doc.text[s.start : s.end])]
+        if len(chosen) > hi:  # more sentences than points: the ones nearest the question, kept in order
+            vectors = generation.sentence_vectors()
+            qvec = vecs[frozenset(topic[match.doc_id])]
+            keep = sorted(range(len(chosen)), key=lambda i: -float(vectors[chosen[i][1].sent_id] @ qvec))[:hi]
+            chosen = [chosen[i] for i in sorted(keep)]
+    if len(chosen) < lo:
+        return []
+    longest = 2 * settings.max_quote_chars
+    return [Pick(_evidence(generation, _unmarked(generation, whole_sentence(generation, s, longest)), match.score),
+                 heading=label) for label, s in chosen]
+
+
+def _unmarked(generation: Generation, s: Sentence) -> Sentence:
+    """An item line's sentence without its bullet or number ("- Meridian Subsea Ltd: ..."): the bullet of
+    the answer takes its place."""
+    m = BULLET.match(generation.documents[s.doc_id].text[s.start : s.end])
+    return Sentence(s.sent_id, s.doc_id, s.start + m.end(), s.end) if m and m.end() < s.end - s.start else s
+
+
+def whole_sentence(generation: Generation, s: Sentence, max_chars: int) -> Sentence:
+    """The whole sentence a stored piece belongs to: a long sentence is stored cut at its commas, and a point
+    that shows only its first clause can miss what it lists ("... in such areas as disease control, ..."). The
+    range stays exact, at most ``max_chars`` long (the fact path joins a quote and its neighbour up to twice the
+    piece size, evidence._choose); the piece's id (and vector) is kept."""
+    text = generation.documents[s.doc_id].text
+    sents = generation.sentences_by_doc.get(s.doc_id, [])
+    i = next((n for n, x in enumerate(sents) if x.sent_id == s.sent_id), None)
+    if i is None:
+        return s
+
+    def joined(a: Sentence, b: Sentence) -> bool:  # b continues a: same line, a has no final stop
+        gap = text[a.end : b.start]
+        return "\n" not in gap and len(gap) <= 2 and not re.search(r"[.!?]\W*$", text[a.start : a.end])
+
+    lo = hi = i
+    while lo > 0 and joined(sents[lo - 1], sents[lo]) and sents[i].end - sents[lo - 1].start <= max_chars:
+        lo -= 1
+    while hi + 1 < len(sents) and joined(sents[hi], sents[hi + 1]) and sents[hi + 1].end - sents[lo].start <= max_chars:
+        hi += 1
+    return Sentence(s.sent_id, s.doc_id, sents[lo].start, sents[hi].end)
+
+
+#: documents whose sections a list or how question is matched against: the named one and the best candidates'
+SECTION_DOCS = 4
 
 
 def document_pool(
