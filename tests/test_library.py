@@ -93,3 +93,21 @@ def test_a_capitalised_modifier_is_not_taken_for_a_name() -> None:
     names = set(_names(text))
     assert "Latin American" not in names and "Chinese" not in names and "October" not in names
     assert {"Latin America", "Santiago", "Treaty of Rome"} <= names
+
+
+def test_example_checks_give_way_to_a_question_being_answered(small_library) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    import time
+
+    assistant = small_library({"a.txt": "Alpacas\n\nAlpaca wool from Puno was shipped to Ningbo in 2019.\n"})
+    assert assistant.wait_idle(0.01)
+    stream = assistant.ask_stream("Where was the alpaca wool shipped?")
+    next(stream)  # a question in flight
+    assert not assistant.wait_idle(0.05)
+    done = threading.Event()
+    threading.Thread(target=lambda: (assistant.wait_idle(5.0), done.set()), daemon=True).start()
+    time.sleep(0.05)
+    assert not done.is_set()
+    for _ in stream:
+        pass
+    assert done.wait(2.0) and assistant.wait_idle(0.01)

@@ -267,6 +267,9 @@ class ExampleBook:
             return loaded
 
     def _ask(self, question: str) -> Any:
+        wait = getattr(self.assistant, "wait_idle", None)
+        if wait is not None:  # a person's question goes first (a start's first question does not queue behind these)
+            wait(30.0)
         return self.assistant.ask(question, draft=False)
 
 

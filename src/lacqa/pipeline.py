@@ -56,6 +56,8 @@ class Assistant:
         self.retriever = Retriever(self.embedder, self.settings.retrieve)
         self._generator = generator
         self._gen_lock = threading.Lock()
+        self._busy = threading.Condition()  # questions being answered now (background work waits for none)
+        self._in_flight = 0
         self._generation: Generation | None = None
         self.index_dir = IndexDir(self.settings.index_dir)
         #: where generations are searched and published (LACQA_STORE__BACKEND; default the index folder itself)
@@ -214,7 +216,20 @@ class Assistant:
         t0 = time.perf_counter()
         q, notes = self._check_question(question)
         gen = self.generation()
-        yield from answer_stream(
-            q, gen, self.retriever, self.settings.answer, self.generator if draft else None, k=k, history=history or [],
-            notes=notes, t0=t0, ranker=self.ranker,
-        )
+        with self._busy:
+            self._in_flight += 1
+        try:
+            yield from answer_stream(
+                q, gen, self.retriever, self.settings.answer, self.generator if draft else None, k=k,
+                history=history or [], notes=notes, t0=t0, ranker=self.ranker,
+            )
+        finally:
+            with self._busy:
+                self._in_flight -= 1
+                self._busy.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Block until no question is being answered (or ``timeout`` seconds): background work such as checking
+        example questions gives way to people's questions. True when idle."""
+        with self._busy:
+            return self._busy.wait_for(lambda: self._in_flight == 0, timeout=timeout)
