@@ -109,10 +109,9 @@ def export_onnx(model_dir: Path, data_dir: Path) -> Path:
     out = export_dir_for(model_dir, data_dir)
     if (out / "embedder.json").is_file():
         return out
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from .embed import offline_hub_env
+
+    offline_hub_env()
     if not (model_dir / "tokenizer.json").is_file():
         raise ModelError(f"the embedding model folder {model_dir} has no tokenizer.json: cannot run it without torch")
     try:
@@ -207,6 +206,8 @@ class OnnxEmbedder:
         with self._lock:
             if self._session is not None:
                 return
+            from .onnxrt import check_files, load_session
+
             meta = self._meta
             if meta is None:
                 try:
@@ -214,11 +215,8 @@ class OnnxEmbedder:
                 except (OSError, ValueError) as exc:
                     raise ModelError(f"the embedder export {self._folder} is incomplete ({exc}): delete the folder "
                                      "and run `lacqa index` to export it again") from exc
-                for name, digest in meta.get("files", {}).items():
-                    if not (self._folder / name).is_file() or sha256_file(self._folder / name) != digest:
-                        raise ModelError(f"the embedder export file {self._folder / name} is missing or damaged: "
-                                         "delete the folder and run `lacqa index` to export it again")
-            from .onnxrt import load_session
+                check_files(self._folder, meta.get("files", {}), "embedder export", "embedder.json",
+                            "delete the folder and run `lacqa index` to export it again")
 
             session, tokenizer = load_session(self._folder / "model.onnx", self._folder / "tokenizer.json",
                                               self._threads, "embedder export")

@@ -6,6 +6,18 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ModelError
+from .store import sha256_file
+
+
+def check_files(folder: Path, files: dict[str, str], what: str, described_in: str, remedy: str) -> None:
+    """Every file a model's description lists is in ``folder`` with its recorded sha256, else a ModelError that
+    names the file and says what to do (``remedy``)."""
+    for name, digest in files.items():
+        file = folder / name
+        if not file.is_file():
+            raise ModelError(f"the {what} file {file} is missing: {remedy}")
+        if sha256_file(file) != digest:
+            raise ModelError(f"the {what} file {file} is damaged (sha256 does not match {described_in}): {remedy}")
 
 
 def load_session(model: Path, tokenizer: Path, threads: int, what: str) -> tuple[Any, Any]:

@@ -17,7 +17,6 @@ from typing import Protocol
 import numpy as np
 
 from ..errors import ModelError
-from ..store import sha256_file
 
 #: the candidate's context is cut to this many characters (the start of the sentence before it matters least)
 PREV_CHARS = 160
@@ -82,14 +81,9 @@ class OnnxRanker:
                 meta = json.loads(meta_path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise ModelError(f"the evidence ranker's description {meta_path} is missing or unreadable: {exc}") from exc
-            for name, digest in meta.get("files", {}).items():
-                file = folder / name
-                if not file.is_file():
-                    raise ModelError(f"the evidence ranker file {file} is missing: reinstall packages/lacqa-ranker")
-                if sha256_file(file) != digest:
-                    raise ModelError(f"the evidence ranker file {file} is damaged (sha256 does not match "
-                                     "ranker.json): reinstall packages/lacqa-ranker")
-            from ..onnxrt import load_session
+            from ..onnxrt import check_files, load_session
+
+            check_files(folder, meta.get("files", {}), "evidence ranker", "ranker.json", "reinstall packages/lacqa-ranker")
 
             session, tokenizer = load_session(folder / meta["model"], folder / meta["tokenizer"], self._threads,
                                               "evidence ranker")
