@@ -5,12 +5,14 @@ phrases from the documents, and it counts as covered when any of them occurs in 
 the answer text plus the quotes of its citations (lowercased, whitespace-normalised, markdown escapes
 and emphasis removed). A question's coverage is the share of its points covered.
 
-    .venv/bin/python bench/open_eval.py --set eval/open.jsonl [--library seeds|library2] [--no-draft]
+    .venv/bin/python bench/open_eval.py --set eval/open.jsonl [--library seeds|library2|library3] [--no-draft]
                                         [--limit N] [--ids open-001 open-002] [--out bench/out/open.json]
     .venv/bin/python bench/open_eval.py --check-phrases      # every phrase verbatim in its library? (no model)
 
 seeds asks over seeds/ with the index in index/; library2 over eval/library2/ with the index given by
---index2 (default /tmp/lacqa-lib2-index), built on first use (incremental afterwards).
+--index2 (default /tmp/lacqa-lib2-index), built on first use (incremental afterwards); library3 (the held-out
+set eval/open_heldout.jsonl) likewise over eval/library3/ with the index given by --index3 (default
+/tmp/lacqa-lib3-index).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 SHAPES = ("list", "why", "how", "summary", "compare")
-LIBRARIES = ("seeds", "library2")
+LIBRARIES = ("seeds", "library2", "library3")
 
 # ---------------------------------------------------------------------------------------------- scoring
 # Pure functions: no lacqa import, so tests and other scripts can use them without the models.
@@ -118,7 +120,8 @@ def load_open_set(path: Path) -> list[dict[str, Any]]:
 
 def library_dirs(args: argparse.Namespace) -> dict[str, tuple[Path, Path]]:
     return {"seeds": (Path(args.seeds_dir), Path(args.index)),
-            "library2": (Path(args.library2_dir), Path(args.index2))}
+            "library2": (Path(args.library2_dir), Path(args.index2)),
+            "library3": (Path(args.library3_dir), Path(args.index3))}
 
 
 def make_assistant(sources: Path, index: Path, draft: bool | None) -> Any:
@@ -202,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index", default=str(ROOT / "index"), help="index folder of the seeds")
     ap.add_argument("--library2-dir", default=str(ROOT / "eval" / "library2"))
     ap.add_argument("--index2", default="/tmp/lacqa-lib2-index", help="index folder of library2")
+    ap.add_argument("--library3-dir", default=str(ROOT / "eval" / "library3"))
+    ap.add_argument("--index3", default="/tmp/lacqa-lib3-index", help="index folder of library3")
     ap.add_argument("--draft", action=argparse.BooleanOptionalAction, default=None,
                     help="let the language model draft (default: the Settings default)")
     ap.add_argument("--out", help="write a JSON summary with every question's result here")
@@ -254,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         meta = {"set": str(args.set), "library": args.library, "shape": args.shape, "draft": args.draft,
-                "index": args.index, "index2": args.index2,
+                "index": args.index, "index2": args.index2, "index3": args.index3,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
         out.write_text(json.dumps({"meta": meta, "summary": summary, "questions": rows}, indent=2,
                                   ensure_ascii=False) + "\n", encoding="utf-8")
