@@ -124,14 +124,17 @@ def library_dirs(args: argparse.Namespace) -> dict[str, tuple[Path, Path]]:
             "library3": (Path(args.library3_dir), Path(args.index3))}
 
 
-def make_assistant(sources: Path, index: Path, draft: bool | None) -> Any:
+def make_assistant(sources: Path, index: Path, draft: bool | None, ablate: Sequence[str] = ()) -> Any:
     sys.path.insert(0, str(ROOT / "src"))
+    from lacqa.cli import ABLATIONS
     from lacqa.config import Settings
     from lacqa.pipeline import Assistant
 
     settings = Settings(sources_dir=sources, index_dir=index)
     if draft is not None:
         settings.answer.draft = draft
+    for name in ablate:
+        ABLATIONS[name](settings)
     assistant = Assistant(settings)
     t = time.perf_counter()
     report = assistant.index()  # incremental: cheap when the index is current
@@ -209,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--index3", default="/tmp/lacqa-lib3-index", help="index folder of library3")
     ap.add_argument("--draft", action=argparse.BooleanOptionalAction, default=None,
                     help="let the language model draft (default: the Settings default)")
+    ap.add_argument("--ablate", nargs="*", default=[], help="units switched off, as `lacqa eval --ablate`")
     ap.add_argument("--out", help="write a JSON summary with every question's result here")
     ap.add_argument("--check-phrases", action="store_true",
                     help="only check that every key-point phrase occurs in its library (no answers)")
@@ -237,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     for it in items:
         lib = it["library"]
         if lib not in assistants:
-            assistants[lib] = make_assistant(*dirs[lib], draft=args.draft)
+            assistants[lib] = make_assistant(*dirs[lib], draft=args.draft, ablate=args.ablate)
         row = ask_one(assistants[lib], it)
         rows.append(row)
         hits = sum(row["covered"])

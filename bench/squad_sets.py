@@ -29,10 +29,16 @@ def main() -> None:
     ap.add_argument("--removed", type=int, default=25)
     ap.add_argument("--perturbed", type=int, default=25)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--fit", action="store_true", help="a library for fitting weights and thresholds: the validation "
+                    "articles after the 40th (never in a measured library), its 'removed' questions from training "
+                    "articles (the measured libraries take theirs from these articles)")
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    val = sorted(p.name for p in (SQUAD / "articles").glob("*.txt") if is_validation(p.name))
+    every = sorted(p.name for p in (SQUAD / "articles").glob("*.txt"))
+    val = [n for n in every if is_validation(n)]
     library, outside = val[: args.articles], val[40:]  # articles 41+ are never in a library of up to 40
+    if args.fit:
+        library, outside = val[40 : 40 + args.articles], [n for n in every if not is_validation(n)]
     src = args.out / "sources"
     if src.exists():
         shutil.rmtree(src)

@@ -65,3 +65,52 @@ def test_damaged_or_missing_file_names_it(tmp_path: Path) -> None:
     model.unlink()
     with pytest.raises(ModelError, match="missing"):
         OnnxRanker(damaged).probabilities("q", ["c"])
+
+
+def test_fused_mode_orders_by_the_fitted_regression(small_library) -> None:  # type: ignore[no-untyped-def]
+    """'fused': the order and the confidence come from sigmoid(a*hand + b*logit + c) with the ranker's weights."""
+    import numpy as np
+
+    from lacqa.answer import gather_evidence
+    from lacqa.answer.ranker import OverlapRanker
+
+    class Weighted(OverlapRanker):
+        def __init__(self, weights: tuple[float, float, float]) -> None:
+            self.weights = weights
+
+        def fusion(self) -> tuple[float, float, float]:
+            return self.weights
+
+    assistant = small_library({"a.txt": "Harbour\nThe harbour opened in 1901 after ten years of work on the quay.\n"
+                                        "The town grew around the harbour and its fish market.\n"}, filler=True)
+    settings = assistant.settings.answer
+    settings.ranker = "fused"
+    gen = assistant.generation()
+    q = "When did the harbour open?"
+    only_logit = Weighted((0.0, 1.0, 0.0))
+    _, sel = gather_evidence(q, gen, assistant.retriever, settings, 8, ranker=only_logit)
+    z = only_logit.logits(q, [gen.documents[s.doc_id].text[s.start : s.end] for _, s in sel.pool])
+    assert sel.ranked and abs(sel.confidence - 1 / (1 + np.exp(-max(z)))) < 0.05
+    flat = Weighted((0.0, 0.0, -2.0))  # neither score counts: every candidate gets sigmoid(-2)
+    _, sel = gather_evidence(q, gen, assistant.retriever, settings, 8, ranker=flat)
+    assert abs(sel.confidence - 1 / (1 + np.exp(2.0))) < 1e-6
+
+
+def test_fused_mode_needs_fitted_weights(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import shutil
+
+    import pytest
+
+    from lacqa.answer.ranker import OnnxRanker, packaged_ranker_path
+    from lacqa.errors import ModelError
+
+    src = packaged_ranker_path()
+    for f in src.iterdir():
+        if f.is_file():
+            shutil.copy(f, tmp_path / f.name)
+    meta = json.loads((tmp_path / "ranker.json").read_text())
+    meta.pop("fusion", None)
+    (tmp_path / "ranker.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="fused weights"):
+        OnnxRanker(tmp_path).fusion()

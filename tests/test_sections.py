@@ -119,3 +119,45 @@ def test_several_things_are_a_list_only_when_a_section_enumerates_them(small_lib
     assert a.shape == "list" and [p.text.split(":")[0] for p in a.points] == ["Trade", "Investment", "Debt Relief"]
     b = assistant.ask("Which museums does the board lend old charts and ship models to?")  # no section lists them
     assert b.shape == "fact"
+
+
+REPORT = (
+    "Annual report of the quay trust\n"
+    "The trust looked after the old quay and its sheds through a long and busy year on the coast.\n"
+    "The principal risks the trust's board identified for the coming years are:\n"
+    "\n"
+    "- A storm that breaks the outer wall of the quay before the repairs are finished.\n"
+    "- A fall in the number of boats that pay to land their catch at the quay.\n"
+    "- A shortage of masons who can work with the old granite blocks.\n"
+    "\n"
+    "The board meets four times a year in the harbour office to review the accounts of the trust.\n"
+)
+
+
+def test_a_sentence_ending_in_a_colon_announces_the_items_after_it() -> None:
+    from lacqa.answer.sections import announced
+
+    start = REPORT.index("The principal risks")
+    end = REPORT.index(":", start) + 1
+    items = announced(REPORT, start, end)
+    assert [REPORT[u.start : u.end][:8] for u in items] == ["- A stor", "- A fall", "- A shor"]
+    assert announced(REPORT, 0, REPORT.index("\n"))  == []  # no colon: announces nothing
+    cut = REPORT.index("trust's board")
+    assert announced(REPORT, start, cut) == []  # the colon does not end the sentence's line
+
+
+def test_a_fact_question_whose_best_quote_announces_a_list_gets_the_list(small_library) -> None:  # type: ignore[no-untyped-def]
+    assistant = small_library({"report.txt": REPORT}, filler=True)
+    assistant.ranker = OverlapRanker()
+    assistant.settings.answer.min_probability = 0.2
+    assistant.settings.answer.ranker = "learned"
+    question = "What did the trust's board identify as the principal risks?"  # a fact question, by its form
+    a = assistant.ask(question)
+    assert a.shape == "list" and not a.abstained, a.text
+    assert [c.quote.split()[1] for c in a.citations] == ["storm", "fall", "shortage"]
+    gen = assistant.generation()
+    for c in a.citations:
+        assert gen.documents[c.doc_id].text[c.start : c.end] == c.quote
+    assistant.settings.answer.ablate.append("announced")
+    b = assistant.ask(question)
+    assert b.shape == "fact" and "principal risks" in b.citations[0].quote

@@ -255,7 +255,7 @@ ABLATIONS: dict[str, Any] = {
     "draft": lambda s: setattr(s.answer, "draft", False),
     **{name: (lambda n: lambda s: s.answer.ablate.append(n))(name)
        for name in ("unknown_subject", "confidence", "specifics", "answer_type", "invented_figure", "bent_ordinal",
-                     "sections")},
+                     "sections", "announced")},
 }
 
 

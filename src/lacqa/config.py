@@ -48,11 +48,14 @@ class AnswerSettings(BaseModel):
     lexical_sentences: int = Field(8, ge=0, le=100, description="sentences library-wide covering most of the question's terms (synonyms included) added as candidates")
     max_question_chars: int = Field(500, ge=20)
     min_confidence: float = Field(0.25, description="below this evidence score the assistant abstains (hand-weighted scorer, ranker off)")
-    ranker: str = Field("off", pattern="^(learned|off)$", description="'learned': the shipped cross-encoder orders "
-                        "the evidence and decides; 'off': the hand-weighted score does (for ablation)")
+    ranker: str = Field("off", pattern="^(learned|fused|off)$", description="'learned': the shipped cross-encoder "
+                        "orders the evidence and decides; 'fused': a logistic regression over its logit and the hand "
+                        "score (weights fitted on held-out articles, in ranker.json) does; 'off': the hand score does")
     rank_candidates: int = Field(24, ge=1, le=100, description="candidates the ranker reads per question")
     min_probability: float = Field(0.5, ge=0.0, le=1.0, description="ranker probability of the best quote below "
                                    "which the assistant abstains (chosen on held-out articles, docs/RANKER.md)")
+    fused_min_probability: float = Field(0.5, ge=0.0, le=1.0, description="with the fused ranker: its probability "
+                                         "of the best quote below which the assistant abstains (bench/calibrate.py)")
     ablate: list[str] = Field(default_factory=list, description="named checks switched off (answer/checks.py), for measuring them")
     shapes: bool = Field(True, description="answer lists, why/how, summaries and comparisons in their own shape")
     open_min_probability: float = Field(0.1, ge=0.0, le=1.0, description="an open answer's points score at least this")

@@ -303,7 +303,7 @@ def select_evidence(
     if not scored:
         return Selection((), 0.0, 0.0, tuple(_missing(question, stats)), ())
     if ranker is not None:
-        scored = rerank(question, scored, generation, ranker, settings.rank_candidates)
+        scored = rerank(question, scored, generation, ranker, settings.rank_candidates, fused=settings.ranker == "fused")
     refit_margin = settings.ranked_refit_margin if ranker is not None else settings.refit_margin
     # Prefer quotes whose surroundings match what the question is specific about (its year, ordinal,
     # names): an on-topic sentence about another year or another country is not evidence.
@@ -347,20 +347,33 @@ _SOURCE_CUE = re.compile(r"\b(according to|per|in|by|from)\b[^?]*\b(article|pape
                          r"essay|study|speech|white paper|piece|column|dispatch)\b|\b(article|paper|report|essay|piece)\b", re.I)
 
 
-def rerank(question: str, scored: list[tuple[float, float, Sentence]], generation: Generation, ranker: Ranker,
-           n: int) -> list[tuple[float, float, Sentence]]:
-    """The ``n`` best candidates of the hand-weighted score, re-scored by the learned ranker and ordered by its
-    probability (each read with the sentence before it and its document title, as in training)."""
+def candidate_texts(generation: Generation, sentences: list[Sentence]) -> list[str]:
+    """What the ranker reads for each candidate sentence: it, its document's title and the sentence before it."""
     from .answer.ranker import candidate_text
 
-    top = scored[:n]
     texts = []
-    for _, _, s in top:
+    for s in sentences:
         doc = generation.documents[s.doc_id]
         prev = generation.sentences[s.sent_id - 1] if s.sent_id > 0 else None
         before = doc.text[prev.start : prev.end] if prev is not None and prev.doc_id == s.doc_id else ""
         texts.append(candidate_text(doc.text[s.start : s.end], before, doc.title))
-    probs = ranker.probabilities(question, texts)
+    return texts
+
+
+def rerank(question: str, scored: list[tuple[float, float, Sentence]], generation: Generation, ranker: Ranker,
+           n: int, fused: bool = False) -> list[tuple[float, float, Sentence]]:
+    """The ``n`` best candidates of the hand-weighted score, re-scored by the learned ranker and ordered by its
+    probability (each read with the sentence before it and its document title, as in training). ``fused``: by the
+    probability of a logistic regression over the hand score and the ranker's logit, fitted on held-out articles
+    (``bench/fit_fusion.py``; its weights are in the ranker's ranker.json)."""
+    top = scored[:n]
+    texts = candidate_texts(generation, [s for _, _, s in top])
+    if fused:
+        a, b, c = ranker.fusion()
+        hand = np.array([h for h, _, _ in top], dtype=np.float64)
+        probs = 1.0 / (1.0 + np.exp(-(a * hand + b * ranker.logits(question, texts).astype(np.float64) + c)))
+    else:
+        probs = ranker.probabilities(question, texts)
     ranked = [(float(p), hand, s) for p, (hand, _, s) in zip(probs, top, strict=True)]
     ranked.sort(key=lambda x: (-x[0], x[2].sent_id))
     return ranked

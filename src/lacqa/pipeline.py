@@ -48,7 +48,7 @@ class Assistant:
         self.settings = settings or Settings()
         self.embedder = embedder or make_embedder(
             self.settings.embedder_path, kind=self.settings.embedder_backend, data_dir=self.settings.data_dir)
-        if ranker is None and self.settings.answer.ranker == "learned":
+        if ranker is None and self.settings.answer.ranker != "off":
             from .answer.ranker import OnnxRanker
 
             ranker = OnnxRanker(self.settings.ranker_path, threads=self.settings.answer.threads)

@@ -25,7 +25,8 @@ from ..types import Answer, Citation, Evidence, Hit, Point
 from ..verify import MARK, fact_supported, normalize, verify_draft
 from .checks import Outcome, Reason, decide, decide_open
 from .ranker import Ranker
-from .shapes import Pick, Shape, asks_for_several, document_pool, open_points, section_picks, shape_of
+from .shapes import (Pick, Shape, announced_picks, announces_list, asks_for_several, document_pool, open_points,
+                     section_picks, shape_of)
 
 FEW_SHOT = """Each answer below is copied from its passage.
 
@@ -236,7 +237,9 @@ def answer_stream(
     _, selection = gather_evidence(retrieval_query(question, history), generation, retriever, settings,
                                    k or settings.passages, timings, ranker=ranker)
     shape = shape_of(question) if settings.shapes else Shape.FACT
-    several = shape is Shape.FACT and settings.shapes and asks_for_several(question)
+    several = shape is Shape.FACT and settings.shapes and (
+        asks_for_several(question)
+        or ("announced" not in settings.ablate and announces_list(selection.pool, generation, top=1)))
     if shape is not Shape.FACT or several:
         opened = open_answer(Shape.LIST if several else shape, question, selection, generation, retriever, settings,
                              notes, timings, t0, sections_only=several)
@@ -346,7 +349,8 @@ def open_answer(
     """A list, explanation, summary or comparison: verbatim sentences, one point each, every point cited.
     Abstains when no candidate is on the question (and the question names no document); None hands a question
     whose candidates make no open answer back to the fact path. ``sections_only``: a list only when a section
-    of a document enumerates the answer, else None (the fact path answers, or abstains)."""
+    of a document, or a list one of the best candidates announces, enumerates the answer, else None (the fact
+    path answers, or abstains)."""
     t = time.perf_counter()
     pool = list(selection.pool)
     best = pool[0][0] if pool else 0.0
@@ -375,6 +379,8 @@ def open_answer(
     if shape in (Shape.LIST, Shape.EXPLAIN) and "sections" not in settings.ablate:
         picks = section_picks(shape, question, pool, generation, retriever.embedder.embed_query, settings,
                               term_stats(generation), named)
+    if not picks and shape in (Shape.LIST, Shape.EXPLAIN) and "announced" not in settings.ablate:
+        picks = announced_picks(shape, pool, generation, settings)
     if not picks and sections_only:
         return None
     if not picks:

@@ -60,7 +60,8 @@ def _unknown_subject(sel: Selection, _: AnswerSettings) -> Outcome | None:
 
 
 def _confidence(sel: Selection, settings: AnswerSettings) -> Outcome | None:
-    threshold = settings.min_probability if sel.ranked else settings.min_confidence
+    threshold = (settings.min_confidence if not sel.ranked else
+                 settings.fused_min_probability if settings.ranker == "fused" else settings.min_probability)
     if sel.confidence >= threshold:
         return None
     if sel.missing:

@@ -40,6 +40,10 @@ class Ranker(Protocol):
 
     def probabilities(self, question: str, candidates: Sequence[str]) -> np.ndarray: ...
 
+    def logits(self, question: str, candidates: Sequence[str]) -> np.ndarray: ...
+
+    def fusion(self) -> tuple[float, float, float]: ...
+
 
 def packaged_ranker_path() -> Path:
     """Folder of the shipped ranker (the ``lacqa_ranker`` package installed from packages/lacqa-ranker)."""
@@ -115,6 +119,15 @@ class OnnxRanker:
         a, b = self.meta.get("platt", [1.0, 0.0])
         return 1.0 / (1.0 + np.exp(-(a * z + b)))
 
+    def fusion(self) -> tuple[float, float, float]:
+        """Weights of (hand score, logit, intercept) in the fused probability, fitted by bench/fit_fusion.py."""
+        self._load()
+        fit = self.meta.get("fusion")
+        if not fit:
+            raise ModelError(f"the evidence ranker {self.model_id} has no fused weights (ranker.json lacks 'fusion'): "
+                             "use LACQA_ANSWER__RANKER=learned, or fit them with bench/fit_fusion.py")
+        return float(fit["hand"]), float(fit["logit"]), float(fit["intercept"])
+
 
 class OverlapRanker:
     """A deterministic stand-in for tests: the share of the question's content words a candidate holds."""
@@ -128,3 +141,10 @@ class OverlapRanker:
         if not q:
             return np.zeros(len(candidates), np.float32)
         return np.array([len(q & set(terms(c.split(" [SEP] ")[0]))) / len(q) for c in candidates], np.float32)
+
+    def logits(self, question: str, candidates: Sequence[str]) -> np.ndarray:
+        p = np.clip(self.probabilities(question, candidates), 1e-4, 1 - 1e-4)
+        return np.log(p / (1 - p))
+
+    def fusion(self) -> tuple[float, float, float]:
+        return 1.0, 1.0, 0.0

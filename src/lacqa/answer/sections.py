@@ -117,6 +117,27 @@ def units(text: str, heads: list[Heading], i: int) -> tuple[int, list[Unit]]:
     return end, items
 
 
+#: at most this many items of an announced list are read
+MAX_ANNOUNCED = 12
+
+
+def announced(text: str, start: int, end: int) -> list[Unit]:
+    """The items of the list a sentence announces: a sentence that ends its line with a colon ("The goals of
+    China's policy ... are:", "We own three solar installations ...:") says what follows it, the bulleted or
+    numbered lines right after it (blank lines between them allowed; the first other line ends the list)."""
+    if not text[start:end].rstrip().endswith(":"):
+        return []
+    nl = text.find("\n", end)
+    if nl < 0 or text[end:nl].strip():
+        return []
+    out: list[Unit] = []
+    for s, e, raw in _lines(text[nl:]):
+        if not BULLET.match(raw.strip()) or len(terms(raw)) < 3 or len(out) >= MAX_ANNOUNCED:
+            break
+        out.append(Unit(nl + s, nl + e, None))
+    return out
+
+
 def outline(generation: Generation, doc_id: str) -> list[Heading]:
     """The headings of one document (computed once per generation)."""
     return generation.derive(f"outline:{doc_id}", lambda: headings(generation.documents[doc_id].text))

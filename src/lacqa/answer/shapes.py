@@ -27,7 +27,7 @@ from ..evidence import TermStats, _evidence
 from ..store import Generation, Sentence
 from ..text import terms
 from ..types import Evidence
-from .sections import BULLET, best_section, first_statement
+from .sections import BULLET, announced, best_section, first_statement
 
 
 class Shape(str, Enum):
@@ -233,6 +233,35 @@ def section_picks(
     longest = 2 * settings.max_quote_chars
     return [Pick(_evidence(generation, _unmarked(generation, whole_sentence(generation, s, longest)), match.score),
                  heading=label) for label, s in chosen]
+
+
+#: an announced list is read from the best this many candidates (measured on eval/open.jsonl: from the best three,
+#: the list a lower candidate announces is often another one - a board's risks answered by the cooperative's sites)
+ANNOUNCER_RANKS = 1
+
+
+def announces_list(pool: tuple[tuple[float, Sentence], ...] | list[tuple[float, Sentence]], generation: Generation,
+                   top: int = ANNOUNCER_RANKS) -> bool:
+    """Whether one of the best candidates announces a list of at least two items (then a fact question is
+    answered with the list: the announcing sentence alone says nothing)."""
+    return any(len(announced(generation.documents[s.doc_id].text, s.start, s.end)) >= 2 for _, s in list(pool)[:top])
+
+
+def announced_picks(shape: Shape, pool: list[tuple[float, Sentence]], generation: Generation,
+                    settings: AnswerSettings, top: int = ANNOUNCER_RANKS) -> list[Pick]:
+    """A list that one of the best candidates announces ("The goals of ... are:"): one point per item line after
+    it, in the author's order, each the item's first statement. Empty when none of the ``top`` best candidates
+    ends its line with a colon over at least two items."""
+    lo, hi = SIZES.get(shape, (1, 3))
+    longest = 2 * settings.max_quote_chars
+    for score, s in pool[:top]:
+        text = generation.documents[s.doc_id].text
+        firsts = [first_statement(generation, s.doc_id, u, _is_statement) for u in announced(text, s.start, s.end)]
+        chosen = [x for x in firsts if x is not None][:hi]
+        if len(chosen) >= max(2, lo):
+            return [Pick(_evidence(generation, _unmarked(generation, whole_sentence(generation, x, longest)), score))
+                    for x in chosen]
+    return []
 
 
 def _unmarked(generation: Generation, s: Sentence) -> Sentence:
