@@ -1,7 +1,7 @@
 """Fit how the learned ranker and the hand-weighted score combine, on a library nobody measures on.
 
     .venv/bin/python bench/fit_fusion.py dump NAME INDEX SOURCES QUESTIONS   # features of each question's candidates
-    .venv/bin/python bench/fit_fusion.py fit FIT_NAME [--report NAME ...]    # fit on one dump, report on others
+    .venv/bin/python bench/fit_fusion.py fit FIT[+FIT...] [--report NAME ...]  # fit on dumps, report on others
 
 `dump` runs lacqa's own candidate search (retrieval, then the hand-weighted score's best `rank_candidates`
 sentences) for every question of a `lacqa eval` set, and records for each candidate its hand score, the ranker's
@@ -9,7 +9,7 @@ logit and whether it holds a gold answer (bench/out/fusion_NAME.json). `fit` fit
 by logistic regression on the candidates of the fitting dump (the SQuAD validation articles after the 40th:
 `bench/squad_sets.py --fit`, never in a measured library), reports per dump how often the answer sentence comes
 first (hand, ranker, fused) and how well the best candidate's probability separates answerable from unanswerable
-questions (AUC), and with `--write` stores the weights in the shipped ranker.json under "fusion".
+questions (AUC), and with `--write` stores the weights in the repository's ranker.json (packages/lacqa-ranker) under "fusion".
 """
 
 from __future__ import annotations
@@ -75,6 +75,46 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50) ->
     return w
 
 
+def listwise(rows: list[dict], iters: int = 100) -> np.ndarray:
+    """(a, b) maximising the likelihood that a question's answer sentences outscore its other candidates under a
+    softmax over s = a*hand + b*logit (the loss the ranker itself was trained with), by damped Newton steps."""
+    groups = []
+    for r in rows:
+        if r["answerable"] and any(r["label"]) and not all(r["label"]):
+            groups.append((np.array([r["hand"], r["logit"]], dtype=float).T, np.array(r["label"], dtype=bool)))
+    w = np.array([1.0, 0.1])
+
+    def loss_grad_hess(w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        loss, g, h = 0.0, np.zeros(2), np.zeros((2, 2))
+        for x, pos in groups:
+            z = x @ w
+            for mask, sign in ((np.ones_like(pos), 1.0), (pos, -1.0)):
+                zm = z[mask]
+                m = zm.max()
+                e = np.exp(zm - m)
+                p = e / e.sum()
+                xm = x[mask]
+                mu = p @ xm
+                loss += sign * (m + np.log(e.sum()))
+                g += sign * mu
+                h += sign * ((xm * p[:, None]).T @ xm - np.outer(mu, mu))
+        return loss, g, h
+
+    damping = 1e-3
+    loss, g, h = loss_grad_hess(w)
+    for _ in range(iters):
+        step = np.linalg.solve(h + damping * np.eye(2), g)
+        new = w - step
+        new_loss, ng, nh = loss_grad_hess(new)
+        if new_loss < loss:
+            w, loss, g, h, damping = new, new_loss, ng, nh, damping / 3
+            if np.abs(step).max() < 1e-7:
+                break
+        else:
+            damping *= 10
+    return w
+
+
 def auc(pos: list[float], neg: list[float]) -> float:
     if not pos or not neg:
         return float("nan")
@@ -92,11 +132,12 @@ def report(rows: list[dict], w: np.ndarray) -> dict:
         return w[0] * h + w[1] * z + w[2]
 
     out: dict = {}
-    held = [r for r in rows if r["answerable"] and any(r["label"])]
+    # questions with an answer sentence among all the candidates the dump holds (a cut keeps their count)
+    held = [r for r in rows if r["answerable"] and r.get("held", any(r["label"]))]
     out["questions"] = len(rows)
     out["answer_among_candidates"] = round(len(held) / max(1, sum(r["answerable"] for r in rows)), 3)
     for how in ("hand", "ranker", "fused"):
-        top1 = [r["label"][int(np.argmax(score(r, how)))] for r in held]
+        top1 = [r["label"][int(np.argmax(score(r, how)))] if r["label"] else 0 for r in held]
         top3 = [any(r["label"][i] for i in np.argsort(-score(r, how), kind="stable")[:3]) for r in held]
         best = {r["id"]: float(score(r, how).max()) if r["hand"] else -1e9 for r in rows}
         out[how] = {"top1": round(float(np.mean(top1)), 3), "top3": round(float(np.mean(top3)), 3),
@@ -105,26 +146,40 @@ def report(rows: list[dict], w: np.ndarray) -> dict:
     return out
 
 
-def fit(fit_name: str, others: list[str], write: bool) -> None:
-    rows = json.loads((OUT / f"fusion_{fit_name}.json").read_text())["rows"]
+def _load(name: str, top: int) -> list[dict]:
+    """A dump's rows, each question's candidates cut to the hand score's best ``top`` (0: all)."""
+    rows = json.loads((OUT / f"fusion_{name}.json").read_text())["rows"]
+    if top:
+        rows = [{**r, "held": any(r["label"]), **{k: r[k][:top] for k in ("hand", "logit", "label")}} for r in rows]
+    return rows
+
+
+def fit(fit_name: str, others: list[str], write: bool, pointwise: bool = False, top: int = 0) -> None:
+    rows = [r for name in fit_name.split("+") for r in _load(name, top)]  # "sqfit+dev": both dumps
     x, y = _design(rows)
-    w = logistic(x, y)
+    # the order from the listwise fit; the probability from a Platt fit of that score over every candidate
+    # (unanswerable questions' included), so that a threshold on it means the same across libraries
+    if pointwise:
+        w = logistic(x, y)
+    else:
+        ab = listwise(rows)
+        alpha, beta = logistic((x @ ab)[:, None], y)
+        w = np.array([alpha * ab[0], alpha * ab[1], beta])
     print(json.dumps({"fitted_on": fit_name, "pairs": len(y), "positives": int(y.sum()),
                       "weights": {"hand": round(w[0], 4), "logit": round(w[1], 4), "intercept": round(w[2], 4)}}))
-    results = {n: report(json.loads((OUT / f"fusion_{n}.json").read_text())["rows"], w) for n in [fit_name, *others]}
+    results = {n: report(_load(n, top), w) for n in [*fit_name.split("+"), *others]}
     for n, r in results.items():
         print(n, json.dumps(r))
     (OUT / "fusion_report.json").write_text(json.dumps({"fitted_on": fit_name, "weights": w.tolist(),
                                                         "results": results}, indent=1))
     if write:
-        from lacqa.answer.ranker import packaged_ranker_path
-
-        meta_path = packaged_ranker_path() / "ranker.json"
+        meta_path = REPO / "packages" / "lacqa-ranker" / "lacqa_ranker" / "ranker.json"
         meta = json.loads(meta_path.read_text())
         meta["fusion"] = {"hand": float(w[0]), "logit": float(w[1]), "intercept": float(w[2]),
                           "fitted_on": f"bench/fit_fusion.py on {fit_name}", "pairs": int(len(y))}
         meta_path.write_text(json.dumps(meta, indent=1) + "\n")
-        print(f"fusion weights written to {meta_path}")
+        print(f"fusion weights written to {meta_path}: reinstall it (`make install`, or "
+              "`pip install --no-deps --force-reinstall ./packages/lacqa-ranker`)")
 
 
 def main() -> None:
@@ -139,11 +194,14 @@ def main() -> None:
     f.add_argument("fit_name")
     f.add_argument("--report", nargs="*", default=[])
     f.add_argument("--write", action="store_true")
+    f.add_argument("--top", type=int, default=0, help="as if the ranker read only the hand score's best N")
+    f.add_argument("--pointwise", action="store_true", help="one logistic regression over every candidate, not the "
+                   "listwise order then a Platt fit")
     args = ap.parse_args()
     if args.cmd == "dump":
         dump(args.name, args.index, args.sources, args.questions)
     else:
-        fit(args.fit_name, args.report, args.write)
+        fit(args.fit_name, args.report, args.write, args.pointwise, args.top)
 
 
 if __name__ == "__main__":

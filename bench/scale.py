@@ -156,9 +156,15 @@ def measure(label: str, src: Path, work: Path, names: list[str], qs: list[str], 
     return r
 
 
-def eval_questions(names: list[str], n: int, dest: Path) -> Path:
-    """``n`` questions spread evenly over the library's articles, as a `lacqa eval` set."""
+def eval_questions(names: list[str], n: int, dest: Path, validation: bool = False) -> Path:
+    """``n`` questions spread evenly over the library's articles, as a `lacqa eval` set; ``validation``: only of
+    the articles the evidence ranker never trained on (train/pairs.py splits by a hash of the article name)."""
     wanted = set(names)
+    if validation:
+        sys.path.insert(0, str(ROOT / "train"))
+        from pairs import is_validation
+
+        wanted = {x for x in wanted if is_validation(x)}
     rows = [json.loads(line) for line in open(DATA / "qa.jsonl", encoding="utf-8")]
     rows = [r for r in rows if r["doc"] in wanted]
     step = max(1, len(rows) // n)
@@ -177,6 +183,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "scale.json")
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--eval", type=int, default=0, help="also run `lacqa eval` on this many of the library's questions")
+    ap.add_argument("--eval-validation", action="store_true", help="... of its validation articles only (never "
+                    "trained on)")
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="lacqa-scale-"))
     names = library(args.articles, work / "library")
@@ -194,7 +202,8 @@ def main() -> None:
     variants.append(("current", ROOT / "src"))
     for label, src in variants:
         print(f"measuring {label} ({src})", flush=True)
-        eval_set = eval_questions(names, args.eval, work / "eval.jsonl") if args.eval else None
+        eval_set = (eval_questions(names, args.eval, work / "eval.jsonl", args.eval_validation)
+                    if args.eval else None)
         results[label] = measure(label, src, work, names, qs, args.repeats, eval_set)
         print(json.dumps(results[label]), flush=True)
         args.out.parent.mkdir(parents=True, exist_ok=True)

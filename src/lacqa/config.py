@@ -54,8 +54,9 @@ class AnswerSettings(BaseModel):
     rank_candidates: int = Field(24, ge=1, le=100, description="candidates the ranker reads per question")
     min_probability: float = Field(0.5, ge=0.0, le=1.0, description="ranker probability of the best quote below "
                                    "which the assistant abstains (chosen on held-out articles, docs/RANKER.md)")
-    fused_min_probability: float = Field(0.5, ge=0.0, le=1.0, description="with the fused ranker: its probability "
-                                         "of the best quote below which the assistant abstains (bench/calibrate.py)")
+    fused_min_probability: float = Field(0.02, ge=0.0, le=1.0, description="with the fused ranker: its probability "
+                                         "of the best quote below which the assistant abstains: the highest that "
+                                         "costs no answerable question of the fit sets (docs/RANKER.md)")
     ablate: list[str] = Field(default_factory=list, description="named checks switched off (answer/checks.py), for measuring them")
     shapes: bool = Field(True, description="answer lists, why/how, summaries and comparisons in their own shape")
     open_min_probability: float = Field(0.1, ge=0.0, le=1.0, description="an open answer's points score at least this")
