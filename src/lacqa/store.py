@@ -18,6 +18,8 @@ CURRENT (temp file, fsync, os.replace). A build killed at any moment leaves CURR
 
 from __future__ import annotations
 
+import bisect
+
 import contextlib
 import fcntl
 import hashlib
@@ -322,10 +324,23 @@ class Generation:
             by_doc: dict[str, list[Chunk]] = {}
             for c in self.chunks:
                 by_doc.setdefault(c.doc_id, []).append(c)
-            self._sentence_chunks = [
-                [c.chunk_id for c in by_doc.get(s.doc_id, []) if c.start < s.end and s.start < c.end]
-                for s in self.sentences
-            ]
+            # per document, chunks by start, with the running maximum of their ends: the chunks that can overlap
+            # [s.start, s.end) lie between the first whose running end passes s.start and the last starting before
+            # s.end (a scan of every chunk of the document per sentence took 1.5 s on 440 articles)
+            spans: dict[str, tuple[list[Chunk], list[int], list[int]]] = {}
+            for doc_id, cs in by_doc.items():
+                cs.sort(key=lambda c: (c.start, c.chunk_id))
+                reach, top = [], -1
+                for c in cs:
+                    top = max(top, c.end)
+                    reach.append(top)
+                spans[doc_id] = (cs, [c.start for c in cs], reach)
+            out: list[list[int]] = []
+            for s in self.sentences:
+                cs, starts, reach = spans.get(s.doc_id, ([], [], []))
+                lo, hi = bisect.bisect_right(reach, s.start), bisect.bisect_left(starts, s.end)
+                out.append(sorted(c.chunk_id for c in cs[lo:hi] if c.start < s.end and s.start < c.end))
+            self._sentence_chunks = out
         return self._sentence_chunks[sent_id]
 
     @property
