@@ -176,7 +176,7 @@ def fit(fit_name: str, others: list[str], write: bool, pointwise: bool = False, 
         meta_path = REPO / "packages" / "lacqa-ranker" / "lacqa_ranker" / "ranker.json"
         meta = json.loads(meta_path.read_text())
         meta["fusion"] = {"hand": float(w[0]), "logit": float(w[1]), "intercept": float(w[2]),
-                          "fitted_on": f"bench/fit_fusion.py on {fit_name}", "pairs": int(len(y))}
+                          "fitted_on": f"bench/fit_fusion.py on {fit_name}", "pairs": len(y)}
         meta_path.write_text(json.dumps(meta, indent=1) + "\n")
         print(f"fusion weights written to {meta_path}: reinstall it (`make install`, or "
               "`pip install --no-deps --force-reinstall ./packages/lacqa-ranker`)")

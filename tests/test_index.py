@@ -414,3 +414,36 @@ def test_unreadable_file_is_skipped_once_and_added_when_fixed(built: Assistant) 
     (Path(settings.sources_dir) / "broken.md").write_text("# Fixed\n\nThe fixed note mentions vicuña fibre.\n")
     fixed = built.index()
     assert fixed.added == ["broken.md"] and fixed.skipped == [] and fixed.removed == []
+
+
+def test_files_are_hashed_again_only_when_they_change(small_library, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """verify_files keeps each file's (size, mtime) from its last match: unchanged files are not re-hashed, and a
+    file rewritten in place (same size, new mtime) is hashed and caught."""
+    import os
+
+    import pytest
+
+    from lacqa import store
+    from lacqa.errors import IndexCorruptError
+
+    assistant = small_library({"a.txt": "Harbour\nThe harbour opened in 1901 after ten years of work.\n"})
+    gen = assistant.generation()
+    folder, manifest = gen.folder, gen.manifest
+    store.verify_files(folder, manifest)
+    hashed: list[str] = []
+    real = store.sha256_file
+    monkeypatch.setattr(store, "sha256_file", lambda p: hashed.append(p.name) or real(p))
+    store.verify_files(folder, manifest)
+    assert hashed == []  # nothing changed since the last match
+    victim = folder / next(iter(manifest["files"]))
+    data = bytearray(victim.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    st = victim.stat()
+    os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))  # a later write, whatever the clock's grain
+    with pytest.raises(IndexCorruptError, match="damaged"):
+        store.verify_files(folder, manifest)
+    assert victim.name in hashed
+    (folder / store.VERIFIED).write_text("not json")  # a damaged cache only means hashing everything again
+    with pytest.raises(IndexCorruptError):
+        store.verify_files(folder, manifest)
