@@ -370,8 +370,8 @@ def rerank(question: str, scored: list[tuple[float, float, Sentence]], generatio
     texts = candidate_texts(generation, [s for _, _, s in top])
     if fused:
         a, b, c = ranker.fusion()
-        hand = np.array([h for h, _, _ in top], dtype=np.float64)
-        probs = 1.0 / (1.0 + np.exp(-(a * hand + b * ranker.logits(question, texts).astype(np.float64) + c)))
+        hands = np.array([h for h, _, _ in top], dtype=np.float64)
+        probs = 1.0 / (1.0 + np.exp(-(a * hands + b * ranker.logits(question, texts).astype(np.float64) + c)))
     else:
         probs = ranker.probabilities(question, texts)
     ranked = [(float(p), hand, s) for p, (hand, _, s) in zip(probs, top, strict=True)]

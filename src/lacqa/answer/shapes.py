@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
@@ -240,11 +240,10 @@ def section_picks(
 ANNOUNCER_RANKS = 1
 
 
-def announces_list(pool: tuple[tuple[float, Sentence], ...] | list[tuple[float, Sentence]], generation: Generation,
-                   top: int = ANNOUNCER_RANKS) -> bool:
+def announces_list(pool: Sequence[tuple[float, Sentence]], generation: Generation, top: int = ANNOUNCER_RANKS) -> bool:
     """Whether one of the best candidates announces a list of at least two items (then a fact question is
     answered with the list: the announcing sentence alone says nothing)."""
-    return any(len(announced(generation.documents[s.doc_id].text, s.start, s.end)) >= 2 for _, s in list(pool)[:top])
+    return any(len(announced(generation.documents[s.doc_id].text, s.start, s.end)) >= 2 for _, s in pool[:top])
 
 
 def announced_picks(shape: Shape, pool: list[tuple[float, Sentence]], generation: Generation,
