@@ -14,7 +14,7 @@ from lacqa.answer import STOP
 from lacqa.config import Settings
 from lacqa.embed import HashEmbedder
 from lacqa.errors import GenerationError
-from lacqa.generate import ScriptedGenerator
+from lacqa.generate import ScriptedGenerator, was_cut
 from lacqa.llm_server import ChatPrompt, ServerGenerator, StopCutter, sse_events
 from lacqa.pipeline import Assistant
 from lacqa.verify import unsupported_facts
@@ -121,13 +121,18 @@ def test_stop_strings_the_server_ignores_are_applied_to_the_stream() -> None:
 def test_the_deadline_holds_while_the_server_only_sends_keep_alives() -> None:
     body = sse(": ping\n\n", ": ping\n\n", text("late", "stop"), "data: [DONE]\n\n")
     gen = FakeServer({"/v1/completions": streaming(body)}).generator()
-    assert list(gen.stream("p", max_tokens=8, stop=STOP, deadline_s=0.0)) == []
+    pieces = list(gen.stream("p", max_tokens=8, stop=STOP, deadline_s=0.0))
+    assert "".join(pieces) == "" and was_cut(pieces), "a draft stopped by the deadline says it was cut"
 
 
 def test_finish_reason_length_keeps_the_text_for_the_pipeline_to_cut() -> None:
     body = sse(text("The forum met in Beijing. It then"), text(" agreed", "length"), "data: [DONE]\n\n")
     gen = FakeServer({"/v1/completions": streaming(body)}).generator()
-    assert "".join(gen.stream("p", max_tokens=8, stop=STOP)) == "The forum met in Beijing. It then agreed"
+    pieces = list(gen.stream("p", max_tokens=8, stop=STOP))
+    assert "".join(pieces) == "The forum met in Beijing. It then agreed" and was_cut(pieces)
+    ended = list(FakeServer({"/v1/completions": streaming(sse(text("In 2015.", "stop"), "data: [DONE]\n\n"))})
+                 .generator().stream("p", max_tokens=8, stop=STOP))
+    assert ended == ["In 2015."] and not was_cut(ended), "a draft the model ended is not marked cut"
 
 
 def test_a_stream_that_stops_early_or_for_another_reason_fails() -> None:

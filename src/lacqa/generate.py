@@ -17,8 +17,25 @@ from typing import Protocol
 from .errors import GenerationError, ModelError
 
 
+class Cut(str):
+    """The last piece of a draft that was cut short (by ``max_tokens`` or the deadline), not ended by the model: an
+    empty string, so that joining the pieces is unchanged, whose type tells the reader the last words may be
+    partial ("In 201")."""
+
+
+#: the marker a generator yields last when it cut the draft
+CUT = Cut("")
+
+
+def was_cut(pieces: Sequence[str]) -> bool:
+    """Did the stream that gave these pieces end with the cut marker?"""
+    return bool(pieces) and isinstance(pieces[-1], Cut)
+
+
 class Generator(Protocol):
-    """A text model that continues a prompt, optionally under a GBNF grammar."""
+    """A text model that continues a prompt, optionally under a GBNF grammar. A generator that stops the draft
+    before the model ended it (``max_tokens``, the deadline) yields ``CUT`` last; one that does not know stays
+    silent and its drafts are read as complete."""
 
     @property
     def model_id(self) -> str: ...
@@ -147,10 +164,14 @@ class LlamaGenerator:
                         stop=list(stop), stream=True, grammar=self._grammar(grammar) if grammar else None,
                         seed=self.seed,
                     ):
-                        piece = part["choices"][0]["text"]  # type: ignore[index]
-                        if piece:
-                            out.put(piece)
+                        choice = part["choices"][0]  # type: ignore[index]
+                        if choice["text"]:
+                            out.put(choice["text"])
+                        if choice.get("finish_reason") == "length":
+                            out.put(CUT)
                         if time.monotonic() > t_end or abandoned.is_set():
+                            if choice.get("finish_reason") is None:
+                                out.put(CUT)
                             break
             except GenerationError as exc:
                 out.put(exc)
@@ -222,8 +243,11 @@ class ScriptedGenerator:
         for s in stop:
             if s and s in reply:
                 reply = reply[: reply.index(s)]
-        for word in reply.split(" "):
+        words = reply.split(" ")
+        for word in words[:max_tokens]:  # a word stands for a token
             yield word + " "
+        if len(words) > max_tokens:
+            yield CUT
 
 
 _loaded: dict[tuple[str, int, int], LlamaGenerator] = {}

@@ -29,7 +29,7 @@ import httpx
 
 from .config import LlmSettings
 from .errors import GenerationError
-from .generate import looks_instruction_tuned
+from .generate import CUT, looks_instruction_tuned
 
 #: finish reasons after which the text is the model's own (complete, or cut by max_tokens: the pipeline cuts a
 #: draft that ran out of tokens back to its last complete sentence); any other (content_filter, abort, error) fails
@@ -285,15 +285,21 @@ class ServerGenerator:
             if resp.status_code >= 400:
                 resp.read()
                 raise GenerationError(self._status_message(resp))
+            cut = False
             for delta in completion_deltas(sse_events(resp.iter_lines()), self.url):
                 piece = cutter.feed(delta.text)
                 if piece:
                     yield piece
-                if cutter.stopped or time.monotonic() > t_end:
+                if cutter.stopped:
                     return
+                if delta.finish_reason == "length" or (delta.finish_reason is None and time.monotonic() > t_end):
+                    cut = True
+                    break
             tail = cutter.flush()
             if tail:
                 yield tail
+            if cut:
+                yield CUT
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from ..config import AnswerSettings
 from ..errors import GenerationError
 from ..evidence import Selection, TermStats, named_document, select_evidence
 from ..kinds import MONTH, NUMERIC_DATE, YEAR, new_names
-from ..generate import Generator
+from ..generate import Generator, was_cut
 from ..retrieve import Retriever
 from ..store import Generation
 from ..text import NUMBER_WORDS, ordinals, terms
@@ -93,16 +93,20 @@ def strip_framing(draft: str) -> str:
     return draft
 
 
-def complete_sentences(draft: str) -> str:
-    """Cut a draft that ran out of tokens back to its last complete sentence or clause."""
+def complete_sentences(draft: str, cut: bool = False) -> str:
+    """Cut a draft that ran out of tokens back to its last complete sentence or clause. A draft the generator
+    says it cut (``cut``) keeps nothing of an unfinished first clause: its last word may be partial ("In 201"); one
+    that ended on its own without a full stop ("In 2015 [1]") is kept whole."""
     draft = draft.strip()
     if not draft or draft[-1] in ".!?\"”)":
         return draft
-    cut = max(draft.rfind(". "), draft.rfind("; "))
-    if cut > 0:
-        return draft[: cut + 1]
-    cut = max(draft.rfind(", "), draft.rfind(" and "))
-    return draft[:cut].rstrip(",") + "." if cut > 10 else draft
+    end = max(draft.rfind(". "), draft.rfind("; "))
+    if end > 0:
+        return draft[: end + 1]
+    end = max(draft.rfind(", "), draft.rfind(" and "))
+    if end > 10:
+        return draft[:end].rstrip(",") + "."
+    return "" if cut else draft
 
 
 def invented_figures(draft: str, question: str, evidence: list[Evidence]) -> list[str]:
@@ -267,12 +271,16 @@ def answer_stream(
             for piece in generator.stream(prompt, max_tokens=settings.max_tokens, stop=STOP,
                                           deadline_s=settings.deadline_s):
                 pieces.append(piece)
-                yield piece
+                if piece:  # the cut marker is empty
+                    yield piece
         except GenerationError as exc:
             notes.append(f"drafting failed ({exc}); showing the quote instead")
             pieces = []  # what a failed model or server wrote before failing is not its answer
         draft = "".join(pieces).strip()
-        said = complete_sentences(strip_framing(draft))  # the part of the draft an answer could show
+        cut = was_cut(pieces)
+        said = complete_sentences(strip_framing(draft), cut=cut)  # the part of the draft an answer could show
+        if cut and draft and not said:
+            notes.append("the draft was cut before it finished a sentence, so the best quote is shown directly")
         timings["draft"] = time.perf_counter() - t
         t = time.perf_counter()
         verified = verify_draft(said, evidence)
