@@ -161,6 +161,10 @@ def _wait_last_bot(page: Page, *needles: str, timeout: float = 60_000) -> str:
     js = """(needles) => {
         const bots = document.querySelectorAll('#lq-chat [data-testid="bot"]');
         if (!bots.length) return false;
+        const users = document.querySelectorAll('#lq-chat [data-testid="user"]');
+        // the answer to the last question, not the one before it still on screen while the new one is worked on
+        if (users.length && !(users[users.length - 1].compareDocumentPosition(bots[bots.length - 1])
+                              & Node.DOCUMENT_POSITION_FOLLOWING)) return false;
         const t = bots[bots.length - 1].innerText;
         return !t.includes('drafting from the quotes') && !t.includes('searching the sources')
                && needles.every(n => t.includes(n));

@@ -6,6 +6,7 @@ import json
 import re
 from importlib import resources
 
+import numpy as np
 import pytest
 
 from lacqa.answer.ranker import OverlapRanker
@@ -108,3 +109,36 @@ def test_shapes_switch_off(small_library) -> None:  # type: ignore[no-untyped-de
     assistant.settings.answer.shapes = False
     a = assistant.ask("What are the main sources of power of the cooperative?")
     assert a.shape == "fact"
+
+
+def test_ranked_pool_takes_the_rankers_order_and_keeps_the_hand_values(small_library) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.answer.shapes import ranked_pool
+
+    assistant = small_library(LIB)
+    gen = assistant.generation()
+    sents = list(gen.sentences[:4])
+    assert len(sents) == 4
+    pool = [(0.9, sents[0]), (0.7, sents[1]), (0.5, sents[2]), (0.3, sents[3])]
+
+    class Prefers:  # the ranker's view: the fourth candidate best, then the third
+        model_id = "prefers"
+
+        def logits(self, question, candidates):  # type: ignore[no-untyped-def]
+            return np.array([0.0, -1.0, 2.0, 3.0])
+
+    out = ranked_pool("Which arrays?", pool, gen, Prefers())  # type: ignore[arg-type]
+    assert [s.sent_id for _, s in out] == [sents[3].sent_id, sents[2].sent_id, sents[0].sent_id, sents[1].sent_id]
+    assert [p for p, _ in out] == [0.9, 0.7, 0.5, 0.3], "how many points clear the floors stays the hand score's call"
+    assert ranked_pool("q", [], gen, Prefers()) == []  # type: ignore[arg-type]
+
+
+def test_the_open_ranker_switches_off(small_library) -> None:  # type: ignore[no-untyped-def]
+    from lacqa.config import Settings
+    from lacqa.embed import HashEmbedder
+    from lacqa.pipeline import Assistant
+
+    assistant = small_library(LIB)
+    assert assistant.point_ranker is not None, "on by default"
+    settings: Settings = assistant.settings.model_copy(deep=True)
+    settings.answer.open_ranker = False
+    assert Assistant(settings, embedder=HashEmbedder()).point_ranker is None

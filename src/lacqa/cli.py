@@ -253,6 +253,7 @@ ABLATIONS: dict[str, Any] = {
     "ranker": lambda s: setattr(s.answer, "ranker", "off"),
     "shapes": lambda s: setattr(s.answer, "shapes", False),
     "draft": lambda s: setattr(s.answer, "draft", False),
+    "open_ranker": lambda s: setattr(s.answer, "open_ranker", False),
     **{name: (lambda n: lambda s: s.answer.ablate.append(n))(name)
        for name in ("unknown_subject", "confidence", "specifics", "answer_type", "invented_figure", "bent_ordinal",
                      "sections", "announced")},

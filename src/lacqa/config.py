@@ -61,6 +61,9 @@ class AnswerSettings(BaseModel):
     shapes: bool = Field(True, description="answer lists, why/how, summaries and comparisons in their own shape")
     open_min_probability: float = Field(0.1, ge=0.0, le=1.0, description="an open answer's points score at least this")
     open_relative_floor: float = Field(0.2, ge=0.0, le=1.0, description="... and at least this share of the best point's probability")
+    open_ranker: bool = Field(True, description="the learned ranker orders an open answer's candidates (the hand "
+                              "pool and the sentences closest in meaning), even with `ranker` off for facts")
+    open_candidates: int = Field(48, ge=1, le=200, description="hand-scored candidates an open answer picks from (the ranker re-scores them)")
     open_section_min_score: float = Field(0.6, ge=0.0, le=3.0, description="a list or how answer is one section of a document when its heading matches the question this well (topic IDF share + cosine)")
     ranked_quote_margin: float = Field(0.3, ge=0.0, description="with the ranker: further quotes within this probability of the best")
     ranked_refit_margin: float = Field(0.1, ge=0.0, description="with the ranker: how far below the best a quote that fits the question's year/kind may be promoted from")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -338,7 +339,7 @@ def select_evidence(
     unit = UNIT_ASKED.search(question)
     if unit and not any(unit.group(1).lower()[:4] in e.quote.lower() for e in chosen):
         has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer
-    pool = tuple((sc, s) for sc, _, s in scored[: settings.rank_candidates])
+    pool = tuple((sc, s) for sc, _, s in scored[: settings.rank_candidates if ranker is not None else settings.open_candidates])
     return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched,
                      about_nothing_here, ranker is not None, pool)
 
@@ -360,6 +361,13 @@ def candidate_texts(generation: Generation, sentences: list[Sentence]) -> list[s
     return texts
 
 
+def fused_probabilities(question: str, hands: Sequence[float], texts: Sequence[str], ranker: Ranker) -> np.ndarray:
+    """sigmoid(a * hand score + b * ranker logit + c), with (a, b, c) fitted on held-out articles (ranker.json)."""
+    a, b, c = ranker.fusion()
+    z = ranker.logits(question, list(texts)).astype(np.float64)
+    return 1.0 / (1.0 + np.exp(-(a * np.asarray(hands, dtype=np.float64) + b * z + c)))
+
+
 def rerank(question: str, scored: list[tuple[float, float, Sentence]], generation: Generation, ranker: Ranker,
            n: int, fused: bool = False) -> list[tuple[float, float, Sentence]]:
     """The ``n`` best candidates of the hand-weighted score, re-scored by the learned ranker and ordered by its
@@ -369,9 +377,7 @@ def rerank(question: str, scored: list[tuple[float, float, Sentence]], generatio
     top = scored[:n]
     texts = candidate_texts(generation, [s for _, _, s in top])
     if fused:
-        a, b, c = ranker.fusion()
-        hands = np.array([h for h, _, _ in top], dtype=np.float64)
-        probs = 1.0 / (1.0 + np.exp(-(a * hands + b * ranker.logits(question, texts).astype(np.float64) + c)))
+        probs = fused_probabilities(question, [h for h, _, _ in top], texts, ranker)
     else:
         probs = ranker.probabilities(question, texts)
     ranked = [(float(p), hand, s) for p, (hand, _, s) in zip(probs, top, strict=True)]

@@ -53,6 +53,11 @@ class Assistant:
 
             ranker = OnnxRanker(self.settings.ranker_path, threads=self.settings.answer.threads)
         self.ranker = ranker  #: orders evidence and decides (None: the hand-weighted score does)
+        self.point_ranker: Ranker | None = None  #: orders an open answer's candidates (loaded on its first use)
+        if self.settings.answer.open_ranker:
+            from .answer.ranker import OnnxRanker
+
+            self.point_ranker = ranker or OnnxRanker(self.settings.ranker_path, threads=self.settings.answer.threads)
         self.retriever = Retriever(self.embedder, self.settings.retrieve)
         self._generator = generator
         self._gen_lock = threading.Lock()
@@ -221,7 +226,7 @@ class Assistant:
         try:
             yield from answer_stream(
                 q, gen, self.retriever, self.settings.answer, self.generator if draft else None, k=k,
-                history=history or [], notes=notes, t0=t0, ranker=self.ranker,
+                history=history or [], notes=notes, t0=t0, ranker=self.ranker, point_ranker=self.point_ranker,
             )
         finally:
             with self._busy:

@@ -26,7 +26,7 @@ from ..verify import MARK, fact_supported, normalize, verify_draft
 from .checks import Outcome, Reason, decide, decide_open
 from .ranker import Ranker
 from .shapes import (Pick, Shape, announced_picks, announces_list, asks_for_several, document_pool, open_points,
-                     section_picks, shape_of)
+                     ranked_pool, section_picks, shape_of)
 
 FEW_SHOT = """Each answer below is copied from its passage.
 
@@ -236,6 +236,7 @@ def answer_stream(
     notes: list[str],
     t0: float,
     ranker: Ranker | None = None,
+    point_ranker: Ranker | None = None,
 ) -> Iterator[str | Answer]:
     timings: dict[str, float] = {}
     _, selection = gather_evidence(retrieval_query(question, history), generation, retriever, settings,
@@ -246,7 +247,7 @@ def answer_stream(
         or ("announced" not in settings.ablate and announces_list(selection.pool, generation, top=1)))
     if shape is not Shape.FACT or several:
         opened = open_answer(Shape.LIST if several else shape, question, selection, generation, retriever, settings,
-                             notes, timings, t0, sections_only=several)
+                             notes, timings, t0, sections_only=several, point_ranker=point_ranker)
         if opened is not None:
             yield opened
             return
@@ -353,6 +354,7 @@ def answer_stream(
 def open_answer(
     shape: Shape, question: str, selection: Selection, generation: Generation, retriever: Retriever,
     settings: AnswerSettings, notes: list[str], timings: dict[str, float], t0: float, sections_only: bool = False,
+    point_ranker: Ranker | None = None,
 ) -> Answer | None:
     """A list, explanation, summary or comparison: verbatim sentences, one point each, every point cited.
     Abstains when no candidate is on the question (and the question names no document); None hands a question
@@ -392,6 +394,10 @@ def open_answer(
     if not picks and sections_only:
         return None
     if not picks:
+        if point_ranker is not None and not selection.ranked and shape is not Shape.SUMMARY:  # hand scores: re-score
+            t_rank = time.perf_counter()
+            pool = ranked_pool(question, pool, generation, point_ranker)
+            timings["open_rank"] = time.perf_counter() - t_rank
         picks = open_points(shape, question, pool, generation, qvec, settings, named)
     if len(picks) < 2:
         return None

@@ -27,6 +27,7 @@ from ..evidence import TermStats, _evidence
 from ..store import Generation, Sentence
 from ..text import terms
 from ..types import Evidence
+from .ranker import Ranker
 from .sections import BULLET, announced, best_section, first_statement
 
 
@@ -177,6 +178,24 @@ def open_points(
     if len(picks) < lo:  # too few above the floor: the best ones regardless, as long as they are on topic
         picks = _diverse(pool, vectors, lo, settings.open_min_probability * 0.5)
     return [Pick(_evidence(generation, s, p)) for p, s in _in_order(picks)]
+
+
+def ranked_pool(
+    question: str, pool: list[tuple[float, Sentence]], generation: Generation, ranker: Ranker,
+) -> list[tuple[float, Sentence]]:
+    """An open answer's candidates put in the learned ranker's order, keeping the hand score's values by rank (the
+    best candidate gets the best score, and so on): the ranker, which reads each sentence with its neighbour and
+    its document's title, says *which* sentences are the points; how many points clear the floors of
+    ``open_points`` stays as the hand score decided it."""
+    from ..evidence import candidate_texts
+
+    if not pool:
+        return pool
+    sents = [s for _, s in pool]
+    logits = np.asarray(ranker.logits(question, candidate_texts(generation, sents)), dtype=float)
+    order = sorted(range(len(sents)), key=lambda i: (-logits[i], sents[i].sent_id))
+    values = sorted((p for p, _ in pool), reverse=True)
+    return [(values[r], sents[i]) for r, i in enumerate(order)]
 
 
 def section_picks(
