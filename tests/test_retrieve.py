@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lacqa.aliases import Aliases, aliases, best_long_form, find_abbreviations, initialisms
 from lacqa.pipeline import Assistant
@@ -123,3 +127,39 @@ def test_search_results_may_be_reworded(small_library) -> None:  # type: ignore[
                       filler=True)
     hits = a.retriever.search(a.generation(), "How much credit reached the region?", 3, reword=True)
     assert hits and hits[0].chunk.source == "loans.txt"
+
+
+def _plain_alternation(forms: list[str], flags: int) -> re.Pattern[str]:
+    """The longest-first alternation the trie replaced: the reference it must agree with."""
+    body = "|".join(r"\s+".join(map(re.escape, f.split())) for f in sorted(forms, key=len, reverse=True))
+    return re.compile(r"(?<![\w])(?:" + body + r")(?![\w$])", flags)
+
+
+_FORM = st.text(alphabet="abAB.$- 19é", min_size=1, max_size=8).filter(lambda f: bool(f.split()))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_FORM, min_size=1, max_size=12), st.text(alphabet="abAB.$- 19é\n", max_size=60))
+def test_the_trie_pattern_finds_what_the_longest_first_alternation_finds(forms: list[str], text: str) -> None:
+    from lacqa.aliases import _alternation
+
+    tokens = [f for f in forms if " " not in f.strip()]
+    phrases = [f for f in forms if " " in f.strip()]
+    trie_tokens, trie_phrases = _alternation(forms)
+    for items, flags, trie in ((tokens, 0, trie_tokens), (phrases, re.I, trie_phrases)):
+        if not items:
+            assert trie is None
+            continue
+        assert trie is not None
+        plain = _plain_alternation(items, flags)
+        assert [m.span() for m in trie.finditer(text)] == [m.span() for m in plain.finditer(text)], (items, text)
+
+
+def test_the_trie_pattern_prefers_the_longest_form_that_ends_on_a_boundary() -> None:
+    from lacqa.aliases import _alternation
+
+    tokens, phrases = _alternation(["UN", "UNDP", "UNESCO", "United Nations", "United Nations Development Programme"])
+    assert tokens is not None and phrases is not None
+    assert [m.group() for m in tokens.finditer("UNDP and UNESCO, not UNICEF; the UN.")] == ["UNDP", "UNESCO", "UN"]
+    text = "the united  nations development programme and the United Nations Developers"
+    assert [m.group() for m in phrases.finditer(text)] == ["united  nations development programme", "United Nations"]

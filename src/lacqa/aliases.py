@@ -12,8 +12,9 @@ is taken to mean it.
 
 from __future__ import annotations
 
+import functools
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .places import CAPITALS, COMMON_ALIASES
 from .text import STOPWORDS, terms
@@ -123,10 +124,34 @@ def _alternation(forms: list[str]) -> tuple[re.Pattern[str] | None, re.Pattern[s
     def build(items: list[str], flags: int) -> re.Pattern[str] | None:
         if not items:
             return None
-        body = "|".join(r"\s+".join(map(re.escape, f.split())) for f in items)
+        fold = flags & re.I
+        body = _trie_regex([" ".join(f.split()).lower() if fold else " ".join(f.split()) for f in items])
         return re.compile(r"(?<![\w])(?:" + body + r")(?![\w$])", flags)
 
     return build(tokens, 0), build(phrases, re.I)
+
+
+def _trie_regex(items: list[str]) -> str:
+    """One regular expression for a set of strings, shaped as their character trie (a space matches any run of
+    whitespace). An alternation of thousands of forms is tried form by form at every position of a text (0.6 ms
+    a sentence at 440 articles, a minute per build); the trie reads each character once. Each optional ending is
+    greedy, so, as with the longest-first alternation it replaces, the longest form the boundary test accepts wins."""
+    trie: dict[str, Any] = {}
+    for item in items:
+        node = trie
+        for ch in item:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # the end of a form
+
+    def emit(node: dict[str, Any]) -> str:
+        alts = [(r"\s+" if ch == " " else re.escape(ch)) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        if "" in node:
+            return "(?:" + "|".join(alts) + ")?"
+        return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+
+    return emit(trie)
 
 
 class Aliases:
@@ -169,7 +194,12 @@ class Aliases:
         #: capitalised tokens the library uses: initialisms a question's phrase may stand for
         self.capitals = frozenset(capitals)
         self._form_res = _alternation(list(pairs))
-        self._target_res = _alternation(sorted({t for ts in pairs.values() for t in ts}))
+        self._pairs = pairs
+
+    @functools.cached_property
+    def _target_res(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+        """The pattern of what passages say, made on first use: only indexing reads it (``extra_terms``)."""
+        return _alternation(sorted({t for ts in self._pairs.values() for t in ts}))
 
     @staticmethod
     def _found(patterns: tuple[re.Pattern[str] | None, re.Pattern[str] | None], text: str) -> list[str]:
