@@ -150,10 +150,15 @@ def _external(url: str) -> bool:
 
 
 def _ask(page: Page, question: str) -> None:
+    """Ask, and wait until the chat shows the question (so that a wait for the answer cannot read the last one)."""
+    users = page.locator('#lq-chat [data-testid="user"]')
+    before = users.count()
     box = page.locator("#lq-question textarea")
     box.click()
     box.fill(question)
     page.locator("#lq-ask").click()
+    page.wait_for_function("(n) => document.querySelectorAll('#lq-chat [data-testid=\"user\"]').length > n",
+                           arg=before, timeout=30_000)
 
 
 def _wait_last_bot(page: Page, *needles: str, timeout: float = 60_000) -> str:

@@ -34,8 +34,14 @@ def test_stored_terms_equal_derived_ones(generation: Generation) -> None:
     stored = TermStats(generation)
     assert derived.load_terms(generation.folder, len(generation.sentences)) is not None
     fresh = _fresh_terms(generation)
-    assert stored.sentence_terms == fresh.sentence_terms
-    assert stored.df == fresh.df and stored.postings == fresh.postings
+    n = len(generation.sentences)
+    assert [stored.sentence_terms[i] for i in range(n)] == [fresh.sentence_terms[i] for i in range(n)]
+    vocab = set().union(*(fresh.sentence_terms[i] for i in range(n)))
+    assert vocab == set(stored.sentence_terms.vocab)
+    for t in sorted(vocab) + ["absentterm"]:
+        assert stored.df(t) == fresh.df(t) and stored.postings(t) == fresh.postings(t)
+    holding = {t: [i for i in range(n) if t in fresh.sentence_terms[i]] for t in ("china", "trade", "celac")}
+    assert all(stored.postings(t) == ids and stored.df(t) == len(ids) > 0 for t, ids in holding.items())
     assert stored.vocab_words == fresh.vocab_words
     assert len(stored.sentence_terms) == len(generation.sentences) > 100
 

@@ -63,7 +63,7 @@ class TermStats:
     """Sentence-level document frequencies of a generation, for IDF weights (computed once)."""
 
     def __init__(self, generation: Generation) -> None:
-        from .derived import load_terms, sentence_terms
+        from .derived import TermTable, load_terms, sentence_terms
 
         self.n = max(1, len(generation.sentences))
         self.aliases = aliases(generation)
@@ -71,19 +71,13 @@ class TermStats:
         if stored is not None:
             self.sentence_terms, self.vocab_words = stored
         else:  # an index written by other code: derive them now, once
-            self.sentence_terms = [
+            self.sentence_terms = TermTable.from_sets([
                 sentence_terms(generation.documents[s.doc_id].text[s.start : s.end], self.aliases)
                 for s in generation.sentences
-            ]
+            ])
             self.vocab_words = set()
             for doc in generation.documents.values():
                 self.vocab_words.update(words(doc.text))
-        postings: dict[str, list[int]] = {}
-        for sid, ts in enumerate(self.sentence_terms):
-            for t in ts:
-                postings.setdefault(t, []).append(sid)
-        self.df = {t: len(ids) for t, ids in postings.items()}
-        self.postings = postings  #: term -> ids of the sentences that have it
         self.vocab_words = _with_parts(self.vocab_words)
         #: title and author terms of each document, for questions that name one ("according to the paper on ...")
         self.named_terms = {d.doc_id: set(terms(f"{d.title} {d.author or ''}")) for d in generation.documents.values()}
@@ -112,8 +106,16 @@ class TermStats:
                                          for n in re.findall(r"\d+", _CITATION.sub(" ", t))}
         return self._doc_numbers[doc_id]
 
+    def df(self, term: str) -> int:
+        """How many sentences hold the term."""
+        return self.sentence_terms.df(term)
+
+    def postings(self, term: str) -> list[int]:
+        """The ids of the sentences that hold the term, ascending."""
+        return self.sentence_terms.postings(term)
+
     def idf(self, term: str) -> float:
-        return math.log(1 + self.n / (1 + self.df.get(term, 0)))
+        return math.log(1 + self.n / (1 + self.df(term)))
 
 
 _REFERENCE = re.compile(r"\(\d{4}\)\.|\bpp\. ?\d|Available at:|\(Accessed|\bdoi:|https?://|\*[^*]{3,}\*,? \d|"
@@ -201,7 +203,7 @@ def unmatched_specifics(
             continue
         if any(t not in stats.vocab_words for t in tokens):
             continue  # names the library never mentions are handled by `missing`
-        if all(stats.df.get(terms(t)[0] if terms(t) else t, 0) > 0.02 * stats.n for t in tokens):
+        if all(stats.df(terms(t)[0] if terms(t) else t) > 0.02 * stats.n for t in tokens):
             continue  # "China", "Latin", "America": too common to tell passages apart
         if not all(t in hay_words for t in tokens) and not any(
             all(t in hay_words for t in words(alt)) for alt in stats.aliases.targets(w)
@@ -402,11 +404,11 @@ def _covering_sentences(
     as the scorer counts it: own word or initialism in full, a synonym at SYNONYM_WEIGHT, the title in full."""
     cover_of: dict[int, float] = {}
     for t, w in weights.items():
-        got = dict.fromkeys(stats.postings.get(t, ()), w)
+        got = dict.fromkeys(stats.postings(t), w)
         for a in spelled.get(t, _EMPTY):
-            got.update(dict.fromkeys((i for i in stats.postings.get(a, ()) if i not in got), w))
+            got.update(dict.fromkeys((i for i in stats.postings(a) if i not in got), w))
         for a in alts.get(t, _EMPTY):
-            got.update(dict.fromkeys((i for i in stats.postings.get(a, ()) if i not in got), SYNONYM_WEIGHT * w))
+            got.update(dict.fromkeys((i for i in stats.postings(a) if i not in got), SYNONYM_WEIGHT * w))
         for doc_id in (d for d, named in stats.named_terms.items() if t in named):  # read under the title
             got.update(dict.fromkeys((x.sent_id for x in generation.sentences_by_doc.get(doc_id, [])), w))
         for sid, v in got.items():
@@ -550,7 +552,7 @@ def _missing(question: str, stats: TermStats) -> list[str]:
     alts = alternatives(question)  # "West Indian" where the library says "Caribbean"
 
     def other_words(name: str) -> bool:
-        return any(t in stats.df for p in terms(name) for t in alts.get(p, ()))
+        return any(t in stats.sentence_terms for p in terms(name) for t in alts.get(p, ()))
 
     return [w for w in question_names(question)
             if not known(w) and not any(known(a) for a in stats.aliases.targets(w)) and not other_words(w)]
