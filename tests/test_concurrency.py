@@ -53,3 +53,15 @@ def test_fifty_clients_at_once_are_all_answered(hash_assistant: Assistant) -> No
               f"p95 {latencies[int(0.95 * len(latencies))]:.2f}s")
     finally:
         demo.close()
+
+
+def test_warming_loads_the_index_so_the_first_question_does_not(hash_assistant: Assistant) -> None:
+    hash_assistant.settings.answer.open_ranker = False
+    fresh = Assistant(hash_assistant.settings, embedder=HashEmbedder())
+    fresh.warm()  # no index yet: nothing to load, and no error
+    assert fresh._generation is None
+    hash_assistant.index()
+    started = Assistant(hash_assistant.settings, embedder=HashEmbedder())
+    started.warm()
+    gen = started._generation
+    assert gen is not None and {"term_stats", "aliases"} <= set(gen.derived)

@@ -183,9 +183,21 @@ class Assistant:
         self.embedder.embed_query("warm up")
         if self.ranker is not None:
             self.ranker.probabilities("warm up", ["warm up"])
+        if self.point_ranker is not None and self.point_ranker is not self.ranker:
+            self.point_ranker.logits("warm up", ["warm up"])
         gen = self.generator
         if gen is not None and hasattr(gen, "warm"):
             gen.warm()
+        self.warm_index()
+
+    def warm_index(self) -> None:
+        """Open the serving index and load what every question reads from it (BM25, the term tables, the aliases,
+        the sentence vectors) by running one search, so that the first question does not pay for them. Nothing
+        to do without an index (a first run builds it; its first question loads them)."""
+        try:
+            self.search("warm up", 1)
+        except IndexMissingError:
+            return
 
     def warm_in_background(self) -> threading.Thread:
         """Start loading the models on a thread of their own (model loading runs in C and lets the caller go on,
