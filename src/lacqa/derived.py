@@ -61,16 +61,10 @@ def write(folder: Path, doc_texts: Sequence[str], chunk_texts: Sequence[str], se
     found_table = {k: sorted(v) for k, v in sorted(table.items())}
     capitals = sorted(library_capitals(doc_texts))
     library_aliases = Aliases.from_found(found_table, capitals, builtin_aliases)
-    vocab: dict[str, int] = {}
-    indptr = [0]
-    indices: list[int] = []
-    for text in sentence_texts:
-        ids = sorted({vocab.setdefault(t, len(vocab)) for t in sentence_terms(text, library_aliases)})
-        indices.extend(ids)
-        indptr.append(len(indices))
+    vocab, indptr, indices = _sparse([sentence_terms(text, library_aliases) for text in sentence_texts])
     library_words = sorted({w for t in doc_texts for w in words(t)})
-    np.savez(out / "terms.npz", vocab=np.array(list(vocab), dtype=str), indptr=np.array(indptr, dtype=np.int64),
-             indices=np.array(indices, dtype=np.int32), words=np.array(library_words, dtype=str))
+    np.savez(out / "terms.npz", vocab=np.array(vocab, dtype=str), indptr=indptr, indices=indices,
+             words=np.array(library_words, dtype=str))
     (out / "aliases.json").write_text(json.dumps({"table": found_table, "capitals": capitals}), encoding="utf-8")
     (out / DESCRIPTION).write_text(json.dumps({"code": code_hash(), "sentences": len(sentence_texts),
                                                "chunks": len(chunk_texts)}), encoding="utf-8")
@@ -101,6 +95,17 @@ def load_lexical(folder: Path, n_chunks: int):  # type: ignore[no-untyped-def]
     return LexicalIndex.load(folder / FOLDER / "bm25", n_chunks)
 
 
+def _sparse(per_sentence: Sequence[frozenset[str]]) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """(vocabulary, row pointers, column ids) of the sentence-by-term matrix: the form stored and read back."""
+    vocab: dict[str, int] = {}
+    indptr = [0]
+    indices: list[int] = []
+    for ts in per_sentence:
+        indices.extend(sorted({vocab.setdefault(t, len(vocab)) for t in ts}))
+        indptr.append(len(indices))
+    return list(vocab), np.array(indptr, dtype=np.int64), np.array(indices, dtype=np.int32)
+
+
 class TermTable:
     """The terms of each sentence as a sparse matrix (sentence rows, term columns, as stored), read without making
     a set per sentence: a question reads the rows of its few hundred candidates and the columns (postings) of its
@@ -114,21 +119,14 @@ class TermTable:
         self._id = {t: i for i, t in enumerate(vocab)}
         self._indptr = np.asarray(indptr, dtype=np.int64)
         self._indices = np.asarray(indices, dtype=np.int32)
-        counts = np.bincount(self._indices, minlength=len(vocab)) if len(vocab) else np.zeros(0, np.int64)
-        self._counts = counts
-        self._col_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self._counts = np.bincount(self._indices, minlength=len(vocab)) if len(vocab) else np.zeros(0, np.int64)
+        self._col_start = np.concatenate([[0], np.cumsum(self._counts)]).astype(np.int64)
         owners = np.repeat(np.arange(len(self._indptr) - 1, dtype=np.int32), np.diff(self._indptr))
         self._col_rows = owners[np.argsort(self._indices, kind="stable")]  # sentence ids, by term, ascending
 
     @classmethod
     def from_sets(cls, per_sentence: Sequence[frozenset[str]]) -> TermTable:
-        vocab: dict[str, int] = {}
-        indptr = [0]
-        indices: list[int] = []
-        for ts in per_sentence:
-            indices.extend(sorted({vocab.setdefault(t, len(vocab)) for t in ts}))
-            indptr.append(len(indices))
-        return cls(list(vocab), np.array(indptr, dtype=np.int64), np.array(indices, dtype=np.int32))
+        return cls(*_sparse(per_sentence))
 
     def __len__(self) -> int:
         return len(self._indptr) - 1
