@@ -6,7 +6,7 @@ if __name__ == "__main__":
 
     settings = Settings()
     assistant = Assistant(settings)
-    assistant.warm_in_background(index=False)  # the models load while gradio is imported and the page laid out
+    assistant.warm_in_background(assistant.warm_models)  # the models load while gradio is imported and the page laid out
 
     from lacqa.web import launch
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .build import BuildReport, StageFn, build_index, sources_changed
@@ -178,9 +178,13 @@ class Assistant:
         self.settings.model = Path(path) if path else None
         self._generator = None
 
-    def warm(self, index: bool = True) -> None:
-        """Load the embedder, the rankers and the language model now rather than on the first question, and with
-        ``index`` what questions read from the index (``warm_index``)."""
+    def warm(self) -> None:
+        """Load the models and what questions read from the index now rather than on the first question."""
+        self.warm_models()
+        self.warm_index()
+
+    def warm_models(self) -> None:
+        """Load the embedder, the rankers and the language model."""
         self.embedder.embed_query("warm up")
         if self.ranker is not None:
             self.ranker.probabilities("warm up", ["warm up"])
@@ -189,8 +193,6 @@ class Assistant:
         gen = self.generator
         if gen is not None and hasattr(gen, "warm"):
             gen.warm()
-        if index:
-            self.warm_index()
 
     def warm_index(self) -> None:
         """Open the serving index and load what every question reads from it (BM25, the term tables, the aliases,
@@ -201,19 +203,20 @@ class Assistant:
         except IndexMissingError:
             return
 
-    def warm_in_background(self, index: bool = True, only_index: bool = False) -> threading.Thread:
-        """Start loading the models (and with ``index`` the index's tables; ``only_index``: those alone) on a thread
-        of their own; a question that comes first waits on the same locks. Model loading runs in C and lets the
-        caller go on (importing and laying out the web app); loading the index is Python and would slow it, so the
-        app loads the index once its server is up (measured at 440 articles: server up 6.8 s -> 8.3 s otherwise)."""
+    def warm_in_background(self, step: Callable[[], None] | None = None) -> threading.Thread:
+        """Run a warm-up step (default: ``warm``, everything) on a thread of its own; a question that comes first
+        waits on the same locks. Model loading runs in C and lets the caller go on (importing and laying out the web
+        app); loading the index is Python and would slow it, so the app runs ``warm_models`` at once and
+        ``warm_index`` once its server is up (measured at 440 articles: server up 6.8 s -> 8.3 s otherwise)."""
+        step = step or self.warm
 
         def run() -> None:
             try:
-                self.warm_index() if only_index else self.warm(index=index)
+                step()
             except LacqaError as exc:  # no index or no model yet: the app shows that state; the question says why
                 print(f"warning: {exc}")
 
-        thread = threading.Thread(target=run, name="lacqa-warm-index" if only_index else "lacqa-warm", daemon=True)
+        thread = threading.Thread(target=run, name=f"lacqa-{getattr(step, '__name__', 'warm').replace('_', '-')}", daemon=True)
         thread.start()
         return thread
 

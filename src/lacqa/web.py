@@ -626,7 +626,7 @@ def launch(settings: Settings | None = None, assistant: Any = None, block: bool 
     settings = settings or Settings()
     assistant = assistant or Assistant(settings)
     if warm:  # models load while the page is laid out and the server starts
-        assistant.warm_in_background(index=False)
+        assistant.warm_in_background(assistant.warm_models)
     demo = build_ui(assistant)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)  # a busy moment waits, not refused
     blocked = [str(Path(x).resolve()) for x in (settings.sources_dir, settings.index_dir, settings.models_dir,
@@ -643,7 +643,7 @@ def launch(settings: Settings | None = None, assistant: Any = None, block: bool 
         print(f"warning: serving on {settings.host} without an API key: anyone who can reach it may ask "
               "(set LACQA_API_KEY to require one for /v1)")
     print(f"lacqa: web chat at {server.url} \u00b7 OpenAI-compatible API at {server.url}v1")
-    assistant.warm_in_background(only_index=True)  # the app is laid out: the index's tables load while users type
+    assistant.warm_in_background(assistant.warm_index)  # the app is laid out: the index's tables load while users type
     if block:
         server.run()
     else:
