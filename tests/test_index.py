@@ -9,10 +9,11 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lacqa import store
-from lacqa.build import build_index
+from lacqa.build import build_index, pool_chunk_vectors
 from lacqa.config import Settings
 from lacqa.embed import HashEmbedder
 from lacqa.errors import (
@@ -24,7 +25,8 @@ from lacqa.errors import (
     SourceError,
 )
 from lacqa.pipeline import Assistant
-from lacqa.store import IndexDir, open_current
+from lacqa.store import IndexDir, Sentence, open_current
+from lacqa.types import Chunk
 
 SEED_002 = "002_a8c474377287d56e.txt"  # Xinhua piece on Hu Jintao's 2008 trip
 SEED_003 = "003_acab50e75382f0ba.txt"
@@ -344,7 +346,7 @@ def test_manifest_records_what_built_the_index(built: Assistant) -> None:
     assert manifest["embedder"] == "hash-bow-64"
     assert manifest["dimension"] == 64
     assert manifest["chunker"] == {"size": settings.chunk.size, "overlap": settings.chunk.overlap,
-                                   "splitter": "recursive"}
+                                   "splitter": "recursive", "vectors": "pooled"}
     sources = Path(settings.sources_dir)
     assert manifest["sources"] == {
         name: hashlib.sha256((sources / name).read_bytes()).hexdigest() for name in seed_names(settings)
@@ -365,11 +367,43 @@ def test_changed_chunk_settings_rebuild_documents(built: Assistant) -> None:
     embedder = HashEmbedder()
     report = build_index(settings, embedder)
     assert report.published
-    manifest = open_current(IndexDir(settings.index_dir)).manifest
-    assert manifest["chunker"]["size"] == 800
+    gen = open_current(IndexDir(settings.index_dir))
+    assert gen.manifest["chunker"]["size"] == 800
     assert 0 < report.chunks < old_chunks
-    # the sentences did not change and the embedder is the same: only the new chunks are embedded
-    assert 0 < embedder.calls <= report.chunks
+    # the sentences did not change and the embedder is the same: the new chunks' vectors are pooled from the
+    # sentences' vectors already made, and nothing is embedded
+    assert embedder.calls == report.embedded == 0
+    assert (gen.chunk_vectors() == pool_chunk_vectors(gen.chunks, gen.sentences, gen.sentence_vectors())[0]).all()
+
+
+def test_embedded_chunk_vectors_are_never_taken_from_pooled_ones(built: Assistant) -> None:
+    """Switching to chunks embedded on their own embeds every chunk: a pooled vector of the same text is not one."""
+    settings = built.settings.model_copy(
+        update={"chunk": built.settings.chunk.model_copy(update={"vectors": "embedded"})})
+    embedder = HashEmbedder()
+    report = build_index(settings, embedder)
+    gen = open_current(IndexDir(settings.index_dir))
+    assert report.published and gen.manifest["chunker"]["vectors"] == "embedded"
+    assert embedder.calls == report.embedded == len(set(gen.chunk_hashes))  # sentences reused, every chunk embedded
+    assert (gen.chunk_vectors() == HashEmbedder().embed_documents([c.text for c in gen.chunks])).all()
+    # and back: pooled again, from the sentences, nothing embedded
+    again = HashEmbedder()
+    report = build_index(built.settings, again)
+    assert report.published and again.calls == 0
+    assert built.search("China-CELAC Forum", k=2)
+
+
+def test_pooled_vector_weighs_sentences_by_shared_characters() -> None:
+    text = "aaaa bbbb. cccc dddd. eeee."
+    sents = [Sentence(0, "d", 0, 10), Sentence(1, "d", 11, 21), Sentence(2, "d", 22, 27)]
+    chunk = lambda i, s, e: Chunk(i, "d", "d.txt", "d", s, e, text[s:e])  # noqa: E731
+    chunks = [chunk(0, 0, 21), chunk(1, 5, 15), chunk(2, 22, 27), Chunk(3, "other", "o.txt", "o", 0, 4, "xxxx")]
+    vecs = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    out, alone = pool_chunk_vectors(chunks, sents, vecs)
+    assert np.allclose(out[0], np.array([1, 1, 0]) / np.sqrt(2))  # 10 and 10 characters shared
+    assert np.allclose(out[1], np.array([5, 4, 0]) / np.sqrt(41))  # "bbbb." (5) and "cccc" (4)
+    assert np.allclose(out[2], [0, 0, 1])
+    assert alone == [3] and not out[3].any()  # no sentence of its document: embedded on its own by the build
 
 
 def test_changed_embedder_re_embeds_everything(built: Assistant) -> None:

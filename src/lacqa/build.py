@@ -3,6 +3,7 @@ re-embed only text never embedded before, write a new generation and publish it 
 
 from __future__ import annotations
 
+import bisect
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -73,7 +74,8 @@ def fingerprint(settings: Settings, embedder_id: str) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "embedder": embedder_id,
-        "chunker": {"size": settings.chunk.size, "overlap": settings.chunk.overlap, "splitter": "recursive"},
+        "chunker": {"size": settings.chunk.size, "overlap": settings.chunk.overlap, "splitter": "recursive",
+                    "vectors": settings.chunk.vectors},
         "max_quote_chars": settings.answer.max_quote_chars,
         "cleaner_version": CLEANER_VERSION,
         "max_file_mb": settings.max_file_mb,
@@ -177,10 +179,21 @@ def build_index(
 
         with _writing(index_dir):
             cache = VectorCache(index_dir.root / "cache" / "vectors.sqlite", embedder.model_id)
-        chunk_vecs, n1 = _vectors([c.text for c in chunks], previous, "chunk", embedder, stage, cache)
         by_id = {d.doc_id: d for d in docs}
         sent_texts = [by_id[s.doc_id].text[s.start : s.end] for s in sentences]
         sent_vecs, n2 = _vectors(sent_texts, previous, "sentence", embedder, stage, cache)
+        # the previous generation's chunk vectors are embeddings of their texts only if it embedded every chunk
+        embedded_before = previous is not None and (
+            previous.manifest.get("fingerprint", {}).get("chunker", {}).get("vectors", "embedded") == "embedded")
+        chunk_source = previous if embedded_before else None
+        if settings.chunk.vectors == "pooled":
+            chunk_vecs, alone = pool_chunk_vectors(chunks, sentences, sent_vecs)
+            # a chunk no sentence reaches (text the splitter left out of every sentence) is embedded itself
+            own, n1 = _vectors([chunks[i].text for i in alone], chunk_source, "chunk", embedder, stage, cache)
+            if alone:
+                chunk_vecs[alone] = own
+        else:
+            chunk_vecs, n1 = _vectors([c.text for c in chunks], chunk_source, "chunk", embedder, stage, cache)
         report.embedded = n1 + n2
         dim = chunk_vecs.shape[1] if len(chunk_vecs) else (previous.manifest["dimension"] if previous else 0)
         with _writing(index_dir):
@@ -284,6 +297,40 @@ def _segment(
     except Exception as exc:
         raise _Skip(failure("could not be split into sentences", exc)) from exc
     return chunks, [Sentence(first_sentence + i, doc.doc_id, s, e) for i, (s, e) in enumerate(spans)]
+
+
+def pool_chunk_vectors(
+    chunks: list[Chunk], sentences: list[Sentence], sentence_vectors: np.ndarray
+) -> tuple[np.ndarray, list[int]]:
+    """Each chunk's vector as the mean of the vectors of the sentences it overlaps, each weighted by the characters
+    they share, normalised; and the rows of the chunks no sentence overlaps (their rows are left zero). Retrieval
+    measured the same as embedding every chunk (docs/BENCHMARKS.md), for half the embedding work of a build."""
+    dim = sentence_vectors.shape[1] if sentence_vectors.ndim == 2 else 0
+    out = np.zeros((len(chunks), dim), np.float32)
+    by_doc: dict[str, list[int]] = {}
+    for row, s in enumerate(sentences):
+        by_doc.setdefault(s.doc_id, []).append(row)
+    ends: dict[str, list[int]] = {}
+    for doc_id, rows in by_doc.items():
+        rows.sort(key=lambda r: sentences[r].start)
+        ends[doc_id] = [sentences[r].end for r in rows]
+    alone: list[int] = []
+    for i, c in enumerate(chunks):
+        rows = by_doc.get(c.doc_id, [])
+        # sentences do not overlap one another: the first that can reach the chunk ends after its start
+        j = bisect.bisect_right(ends.get(c.doc_id, []), c.start)
+        while j < len(rows) and sentences[rows[j]].start < c.end:
+            s = sentences[rows[j]]
+            shared = min(s.end, c.end) - max(s.start, c.start)
+            if shared > 0:
+                out[i] += shared * sentence_vectors[rows[j]]
+            j += 1
+        norm = float(np.linalg.norm(out[i])) if dim else 0.0
+        if norm > 0:
+            out[i] /= norm
+        else:
+            alone.append(i)
+    return out, alone
 
 
 EMBED_BATCH = 256  #: texts embedded between two commits to the vector cache (what a kill can lose)

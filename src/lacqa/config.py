@@ -17,6 +17,10 @@ class ChunkSettings(BaseModel):
 
     size: int = Field(400, ge=100, le=8000, description="target chunk size in characters")
     overlap: int = Field(80, ge=0, le=2000, description="characters shared by neighbouring chunks")
+    vectors: Literal["pooled", "embedded"] = Field(
+        "pooled", description="a chunk's vector: 'pooled', the mean of its sentences' vectors weighted by the "
+        "characters they share (one embedding pass over the library, not two); 'embedded', the chunk embedded "
+        "on its own")
 
 
 class RetrieveSettings(BaseModel):
