@@ -130,7 +130,7 @@ def test_a_question_asked_while_the_first_index_builds_waits_for_it(hash_assista
     assert "[1]" in texts[-1] and len(steps[-1][2]) == 1, "answered once the index was published"
     builder.join(10)
     assert builder.state.phase == "done" and builder.state.report["published"]
-    assert {s for s, _ in builder.state.finished} >= {"read files", "embed chunks"}
+    assert {s for s, _ in builder.state.finished} >= {"read files", "embed sentences"}
 
 
 def _run_chat_with(assistant: Assistant, builder: Builder, question: str):  # type: ignore[no-untyped-def]
