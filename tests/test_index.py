@@ -396,7 +396,7 @@ def test_embedded_chunk_vectors_are_never_taken_from_pooled_ones(built: Assistan
 def test_pooled_vector_weighs_sentences_by_shared_characters() -> None:
     text = "aaaa bbbb. cccc dddd. eeee."
     sents = [Sentence(0, "d", 0, 10), Sentence(1, "d", 11, 21), Sentence(2, "d", 22, 27)]
-    chunk = lambda i, s, e: Chunk(i, "d", "d.txt", "d", s, e, text[s:e])  # noqa: E731
+    chunk = lambda i, s, e: Chunk(i, "d", "d.txt", "d", s, e, text[s:e])
     chunks = [chunk(0, 0, 21), chunk(1, 5, 15), chunk(2, 22, 27), Chunk(3, "other", "o.txt", "o", 0, 4, "xxxx")]
     vecs = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32)
     out, alone = pool_chunk_vectors(chunks, sents, vecs)

@@ -3,7 +3,6 @@ re-embed only text never embedded before, write a new generation and publish it 
 
 from __future__ import annotations
 
-import bisect
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +25,7 @@ from .store import (
     Sentence,
     current_manifest,
     open_generation,
+    sentence_chunks,
     text_hash,
     write_generation,
 )
@@ -303,34 +303,18 @@ def pool_chunk_vectors(
     chunks: list[Chunk], sentences: list[Sentence], sentence_vectors: np.ndarray
 ) -> tuple[np.ndarray, list[int]]:
     """Each chunk's vector as the mean of the vectors of the sentences it overlaps, each weighted by the characters
-    they share, normalised; and the rows of the chunks no sentence overlaps (their rows are left zero). Retrieval
-    measured the same as embedding every chunk (docs/BENCHMARKS.md), for half the embedding work of a build."""
-    dim = sentence_vectors.shape[1] if sentence_vectors.ndim == 2 else 0
-    out = np.zeros((len(chunks), dim), np.float32)
-    by_doc: dict[str, list[int]] = {}
-    for row, s in enumerate(sentences):
-        by_doc.setdefault(s.doc_id, []).append(row)
-    ends: dict[str, list[int]] = {}
-    for doc_id, rows in by_doc.items():
-        rows.sort(key=lambda r: sentences[r].start)
-        ends[doc_id] = [sentences[r].end for r in rows]
-    alone: list[int] = []
-    for i, c in enumerate(chunks):
-        rows = by_doc.get(c.doc_id, [])
-        # sentences do not overlap one another: the first that can reach the chunk ends after its start
-        j = bisect.bisect_right(ends.get(c.doc_id, []), c.start)
-        while j < len(rows) and sentences[rows[j]].start < c.end:
-            s = sentences[rows[j]]
-            shared = min(s.end, c.end) - max(s.start, c.start)
-            if shared > 0:
-                out[i] += shared * sentence_vectors[rows[j]]
-            j += 1
-        norm = float(np.linalg.norm(out[i])) if dim else 0.0
-        if norm > 0:
-            out[i] /= norm
-        else:
-            alone.append(i)
-    return out, alone
+    they share, normalised; and the rows of the chunks no sentence overlaps (their rows are left zero). Chunk ids
+    and sentence ids are their rows, as in a generation. Retrieval measured the same as embedding every chunk
+    (docs/BENCHMARKS.md), for half the embedding work of a build."""
+    out = np.zeros((len(chunks), sentence_vectors.shape[1]), np.float32)
+    for row, (s, ids) in enumerate(zip(sentences, sentence_chunks(chunks, sentences), strict=True)):
+        for cid in ids:
+            c = chunks[cid]
+            out[cid] += (min(s.end, c.end) - max(s.start, c.start)) * sentence_vectors[row]
+    norms = np.linalg.norm(out, axis=1)
+    reached = norms > 0
+    out[reached] /= norms[reached, None]
+    return out, [int(i) for i in np.flatnonzero(~reached)]
 
 
 EMBED_BATCH = 256  #: texts embedded between two commits to the vector cache (what a kill can lose)
