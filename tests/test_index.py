@@ -481,3 +481,18 @@ def test_files_are_hashed_again_only_when_they_change(small_library, monkeypatch
     (folder / store.VERIFIED).write_text("not json")  # a damaged cache only means hashing everything again
     with pytest.raises(IndexCorruptError):
         store.verify_files(folder, manifest)
+
+
+def test_chunks_without_any_sentence_are_embedded_on_their_own(
+    hash_assistant: Assistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A library whose documents give no sentence at all still builds: every chunk is embedded itself."""
+    import lacqa.build as build
+
+    monkeypatch.setattr(build, "sentence_spans", lambda text, max_chars: [])
+    embedder = HashEmbedder()
+    report = build_index(hash_assistant.settings, embedder)
+    gen = open_current(IndexDir(hash_assistant.settings.index_dir))
+    assert report.published and not gen.sentences
+    assert report.embedded == embedder.calls == len(set(gen.chunk_hashes))
+    assert (gen.chunk_vectors() == HashEmbedder().embed_documents([c.text for c in gen.chunks])).all()

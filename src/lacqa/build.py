@@ -191,6 +191,8 @@ def build_index(
             # a chunk no sentence reaches (text the splitter left out of every sentence) is embedded itself
             own, n1 = _vectors([chunks[i].text for i in alone], chunk_source, "chunk", embedder, stage, cache)
             if alone:
+                if chunk_vecs.shape[1] != own.shape[1]:  # no sentence vector at all: every chunk is alone
+                    chunk_vecs = np.zeros((len(chunks), own.shape[1]), np.float32)
                 chunk_vecs[alone] = own
         else:
             chunk_vecs, n1 = _vectors([c.text for c in chunks], chunk_source, "chunk", embedder, stage, cache)
