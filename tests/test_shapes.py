@@ -126,10 +126,49 @@ def test_ranked_pool_takes_the_rankers_order_and_keeps_the_hand_values(small_lib
         def logits(self, question, candidates):  # type: ignore[no-untyped-def]
             return np.array([0.0, -1.0, 2.0, 3.0])
 
-    out = ranked_pool("Which arrays?", pool, gen, Prefers())  # type: ignore[arg-type]
+    out = ranked_pool("Which arrays?", pool, gen, Prefers(), context=0.0)  # type: ignore[arg-type]
     assert [s.sent_id for _, s in out] == [sents[3].sent_id, sents[2].sent_id, sents[0].sent_id, sents[1].sent_id]
     assert [p for p, _ in out] == [0.9, 0.7, 0.5, 0.3], "how many points clear the floors stays the hand score's call"
     assert ranked_pool("q", [], gen, Prefers()) == []  # type: ignore[arg-type]
+
+
+def test_ranked_pool_reads_the_candidates_neighbours(small_library) -> None:  # type: ignore[no-untyped-def]
+    """With context, a candidate next to a sentence the ranker likes rises, and that neighbour (not in the pool)
+    may enter it; the pool keeps its length and the hand values."""
+    from lacqa.answer.shapes import ranked_pool
+
+    assistant = small_library(LIB)
+    gen = assistant.generation()
+    text = gen.documents[gen.sentences[0].doc_id].text
+    sents = [s for s in gen.sentences if s.doc_id == gen.sentences[0].doc_id]
+    fee = next(i for i, s in enumerate(sents) if "fee" in text[s.start : s.end])
+    before, after = sents[fee - 1], sents[fee + 1]  # the wind turbine's sentence and the solar arrays' season
+    far = sents[-1]  # the wind turbine's season, nowhere near the fee
+
+    class LikesTheFee:
+        model_id = "likes-the-fee"
+
+        def logits(self, question, candidates):  # type: ignore[no-untyped-def]
+            return np.array([3.0 if c.split(" [SEP] ")[0].startswith("Members pay") else 0.0 for c in candidates])
+
+    pool = [(0.9, far), (0.5, after)]
+    plain = ranked_pool("What do members pay?", pool, gen, LikesTheFee(), context=0.0)  # type: ignore[arg-type]
+    assert {s.sent_id for _, s in plain} == {far.sent_id, after.sent_id}, "without context only the pool's own"
+    out = ranked_pool("What do members pay?", pool, gen, LikesTheFee(), context=1.0)  # type: ignore[arg-type]
+    # the fee and the sentence beside it (which its neighbour lifts), the far one out
+    assert {s.sent_id for _, s in out} == {sents[fee].sent_id, after.sent_id}
+    assert [p for p, _ in out] == [0.9, 0.5]
+    assert before.sent_id not in {s.sent_id for _, s in out}
+
+
+def test_side_of_labels_a_comparison_point() -> None:
+    from lacqa.answer.shapes import BOTH, GENERAL, side_of
+
+    sides = ("solar arrays", "wind turbine")
+    assert side_of("The solar arrays produce most of their power in summer.", sides) == "solar arrays"
+    assert side_of("Its wind turbine on the ridge supplies the farms.", sides) == "wind turbine"
+    assert side_of("Solar arrays and the wind turbine share one grid link.", sides) == BOTH
+    assert side_of("Members pay a yearly fee.", sides) == GENERAL
 
 
 def test_the_open_ranker_switches_off(small_library) -> None:  # type: ignore[no-untyped-def]

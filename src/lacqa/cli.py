@@ -256,7 +256,7 @@ ABLATIONS: dict[str, Any] = {
     "open_ranker": lambda s: setattr(s.answer, "open_ranker", False),
     **{name: (lambda n: lambda s: s.answer.ablate.append(n))(name)
        for name in ("unknown_subject", "confidence", "specifics", "answer_type", "invented_figure", "bent_ordinal",
-                     "sections", "announced")},
+                     "sections", "announced", "point_context", "compare_ranked")},
 }
 
 

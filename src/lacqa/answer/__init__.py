@@ -25,8 +25,8 @@ from ..types import Answer, Citation, Evidence, Hit, Point
 from ..verify import MARK, fact_supported, normalize, verify_draft
 from .checks import Outcome, Reason, decide, decide_open
 from .ranker import Ranker
-from .shapes import (Pick, Shape, announced_picks, announces_list, asks_for_several, document_pool, open_points,
-                     ranked_pool, section_picks, shape_of)
+from .shapes import (CONTEXT_WEIGHT, Pick, Shape, announced_picks, announces_list, asks_for_several, document_pool,
+                     open_points, ranked_pool, section_picks, shape_of)
 
 FEW_SHOT = """Each answer below is copied from its passage.
 
@@ -396,7 +396,9 @@ def open_answer(
     if not picks:
         if point_ranker is not None and not selection.ranked and shape is not Shape.SUMMARY:  # hand scores: re-score
             t_rank = time.perf_counter()
-            pool = ranked_pool(question, pool, generation, point_ranker)
+            pool = ranked_pool(question, pool, generation, point_ranker,
+                               context=CONTEXT_WEIGHT if shape is Shape.EXPLAIN and "point_context" not in
+                               settings.ablate else 0.0)
             timings["open_rank"] = time.perf_counter() - t_rank
         picks = open_points(shape, question, pool, generation, qvec, settings, named)
     if len(picks) < 2:

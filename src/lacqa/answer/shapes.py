@@ -96,6 +96,20 @@ def compare_sides(question: str) -> tuple[str, str] | None:
     return None
 
 
+#: labels of comparison points that name both sides, or neither
+BOTH, GENERAL = "Both", "On the question"
+
+
+def side_of(text: str, sides: tuple[str, str]) -> str:
+    """Which side of a comparison a point speaks for: the one more of whose words it uses; ``BOTH`` when it uses
+    as many of each, ``GENERAL`` when none."""
+    have = set(terms(text))
+    a, b = (len(set(terms(side)) & have) / max(1, len(set(terms(side)))) for side in sides)
+    if a == b:
+        return BOTH if a > 0 else GENERAL
+    return sides[0] if a > b else sides[1]
+
+
 def _is_statement(text: str) -> bool:
     """A sentence that can stand as a point: not a heading, caption or bare fragment."""
     t = text.strip()
@@ -163,7 +177,7 @@ def open_points(
         return [Pick(_evidence(generation, s, p)) for p, s in picks]
     if shape is Shape.COMPARE:
         sides = compare_sides(question)
-        if sides is not None:
+        if sides is not None and "compare_ranked" in settings.ablate:  # each side's own points
             out: list[Pick] = []
             for side in sides:
                 want = set(terms(side))
@@ -172,6 +186,17 @@ def open_points(
                     out.append(Pick(_evidence(generation, s, p), label=side))
             if out:
                 return out
+        elif sides is not None:
+            # the best points on the question, each labelled by the side it names. Measured: filtering the
+            # candidates by each side's words first lost points that speak of a side without naming it (compare
+            # key-point coverage, bench/open_eval.py: eval/open.jsonl 0.417 -> 0.563, eval/open_heldout.jsonl
+            # 0.281 -> 0.371; `--ablate compare_ranked` gives the filtering back)
+            picks = _in_order(_diverse(pool, vectors, 2 * hi, floor * 0.5))
+            labels = [side_of(text_of[s.sent_id], sides) for _, s in picks]
+            rank = {sides[0]: 0, sides[1]: 1, BOTH: 2, GENERAL: 3}
+            order = sorted(range(len(picks)), key=lambda i: (rank[labels[i]], i))  # by side, in document order
+            if len(picks) >= lo:
+                return [Pick(_evidence(generation, picks[i][1], picks[i][0]), label=labels[i]) for i in order]
         shape = Shape.LIST  # no two sides to set apart: the points on the question, as a list
         lo, hi = SIZES[shape]
     picks = _diverse(pool, vectors, hi, floor)
@@ -180,20 +205,49 @@ def open_points(
     return [Pick(_evidence(generation, s, p)) for p, s in _in_order(picks)]
 
 
+#: weight of a candidate's neighbours' ranker probability in its own score (``ranked_pool``), for explanations: the
+#: reasons or steps of a why / how answer come in runs (a reason and the sentence that explains it), so a sentence
+#: whose neighbours also answer is more likely one of them. Chosen on eval/open.jsonl from 0.5 / 1.0 / 1.5;
+#: bench/open_eval.py why / how coverage, without -> with: eval/open.jsonl 0.435 -> 0.530 / 0.475 -> 0.475,
+#: eval/open_heldout.jsonl (other documents) 0.338 -> 0.357 / 0.348 -> 0.371; SQuAD "how" questions sq10 -2 of 150,
+#: sq40 0 of 200. Lists and comparisons lost by it (their points are separate items), so they do without.
+CONTEXT_WEIGHT = 1.0
+
+
 def ranked_pool(
     question: str, pool: list[tuple[float, Sentence]], generation: Generation, ranker: Ranker,
+    context: float = CONTEXT_WEIGHT,
 ) -> list[tuple[float, Sentence]]:
     """An open answer's candidates put in the learned ranker's order, keeping the hand score's values by rank (the
     best candidate gets the best score, and so on): the ranker, which reads each sentence with its neighbour and
     its document's title, says *which* sentences are the points; how many points clear the floors of
-    ``open_points`` stays as the hand score decided it."""
+    ``open_points`` stays as the hand score decided it. With ``context`` the sentences next to each candidate are
+    read too: each is scored by its probability plus ``context`` times the mean of its neighbours', and the best
+    ``len(pool)`` of the candidates and their neighbours are kept."""
     from ..evidence import candidate_texts
 
     if not pool:
         return pool
     sents = [s for _, s in pool]
+    if context > 0:
+        have = {s.sent_id for s in sents}
+        for s in list(sents):
+            for j in (s.sent_id - 1, s.sent_id + 1):
+                if 0 <= j < len(generation.sentences) and j not in have and generation.sentences[j].doc_id == s.doc_id:
+                    have.add(j)
+                    sents.append(generation.sentences[j])
     logits = np.asarray(ranker.logits(question, candidate_texts(generation, sents)), dtype=float)
-    order = sorted(range(len(sents)), key=lambda i: (-logits[i], sents[i].sent_id))
+    prob = dict(zip((s.sent_id for s in sents), 1.0 / (1.0 + np.exp(-logits))))
+
+    def score(i: int) -> float:
+        # a neighbour the ranker did not read (the outer side of an added neighbour) counts as 0: else a sentence
+        # next to the best one would take its probability whole
+        s = sents[i]
+        near = [prob.get(j, 0.0) for j in (s.sent_id - 1, s.sent_id + 1)
+                if 0 <= j < len(generation.sentences) and generation.sentences[j].doc_id == s.doc_id]
+        return prob[s.sent_id] + (context * sum(near) / len(near) if near and context > 0 else 0.0)
+
+    order = sorted(range(len(sents)), key=lambda i: (-score(i), sents[i].sent_id))[: len(pool)]
     values = sorted((p for p, _ in pool), reverse=True)
     return [(values[r], sents[i]) for r, i in enumerate(order)]
 
