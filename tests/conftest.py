@@ -60,6 +60,7 @@ def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
         settings = Settings(**values)
         if "answer" not in overrides:
             settings.answer.ranker = "off"  # unit tests run on fakes; the shipped ranker has its own tests
+            settings.answer.span = False  # likewise the span reader (tests pass a MarkedSpanReader)
         return settings
 
     return make

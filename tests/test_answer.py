@@ -447,3 +447,58 @@ def test_an_invented_year_means_abstention_from_a_base_model_and_the_quote_from_
     ans = Assistant(built.settings, embedder=HashEmbedder(), generator=chat).ask(question)
     assert not ans.abstained and ans.mode == "quoted" and "1987" not in ans.text and "2015" in ans.text
     assert any(n.startswith("the draft offered 1987") for n in ans.notes), ans.notes
+
+
+def _with_span(settings: Settings, reply: str, answers: list[str]) -> Assistant:
+    from lacqa.answer.span import MarkedSpanReader
+
+    s = settings.model_copy(deep=True)
+    s.answer.span = True
+    return Assistant(s, embedder=HashEmbedder(), generator=ScriptedGenerator(default=reply),
+                     span_reader=MarkedSpanReader(answers))
+
+
+def test_the_answer_span_replaces_a_draft_that_does_not_hold_it(built: Assistant) -> None:
+    q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    quote = built.ask(q).citations[0].quote
+    words = "January 2015" if "January 2015" in quote else quote.split()[-2]
+    a = _with_span(built.settings, "The meeting was an important event.", [words])
+    ans = a.ask(q)
+    assert ans.mode == "span" and ans.text == f"{words} [1]", ans.text
+    c = ans.citations[0]
+    assert c.quote[c.quote.index(words) :].startswith(words), "the span is verbatim from quote 1"
+
+
+def test_a_draft_that_holds_the_span_is_kept(built: Assistant) -> None:
+    q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    quote = built.ask(q).citations[0].quote
+    draft = quote.split(",")[0].rstrip(".") + "."
+    words = draft.split()[1]
+    ans = _with_span(built.settings, draft, [words]).ask(q)
+    assert ans.mode == "drafted" and words in ans.text
+
+
+def test_no_span_leaves_the_answer_as_it_was(built: Assistant) -> None:
+    q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    a = _with_span(built.settings, "It was held in Atlantis by King Neptune.", ["no such words anywhere"])
+    ans = a.ask(q)
+    assert ans.mode == "quoted" and ans.text.startswith("\u201c")
+    a.settings.answer.ablate.append("span")
+    a2 = _with_span(built.settings, "The meeting was an important event.", [ans.citations[0].quote.split()[0]])
+    a2.settings.answer.ablate.append("span")
+    assert a2.ask(q).mode != "span"
+
+
+def test_best_span_keeps_inside_the_text_and_in_order() -> None:
+    import numpy as np
+
+    from lacqa.answer.span import best_span
+
+    start = np.array([1.0, 9.0, 0.0, 3.0, 0.0])
+    end = np.array([1.0, 0.0, 1.0, 0.0, 4.0])
+    inside = np.array([False, False, True, True, True])  # token 1 is the question's: never a span
+    a, z, margin = best_span(start, end, inside)
+    assert (a, z) == (3, 4) and margin == 3.0 + 4.0 - 2.0
+    a, z, _ = best_span(start, end, np.array([False, True, True, False, False]))
+    assert (a, z) == (1, 2)
+    assert best_span(start, end, np.zeros(5, bool))[2] == float("-inf")

@@ -254,6 +254,7 @@ ABLATIONS: dict[str, Any] = {
     "shapes": lambda s: setattr(s.answer, "shapes", False),
     "draft": lambda s: setattr(s.answer, "draft", False),
     "open_ranker": lambda s: setattr(s.answer, "open_ranker", False),
+    "span": lambda s: setattr(s.answer, "span", False),
     **{name: (lambda n: lambda s: s.answer.ablate.append(n))(name)
        for name in ("unknown_subject", "confidence", "specifics", "answer_type", "invented_figure", "bent_ordinal",
                      "sections", "announced", "point_context", "compare_ranked")},

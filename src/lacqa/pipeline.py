@@ -22,6 +22,7 @@ from .vector_store import VectorStore, make_store
 
 if TYPE_CHECKING:
     from .answer.ranker import Ranker
+    from .answer.span import SpanReader
     from .generate import Generator
 
 FOLLOW_UP_TURNS = 2  #: earlier questions a follow-up is read against
@@ -44,6 +45,7 @@ class Assistant:
         generator: Generator | None = None,
         ranker: Ranker | None = None,
         store: VectorStore | None = None,
+        span_reader: SpanReader | None = None,
     ) -> None:
         self.settings = settings or Settings()
         self.embedder = embedder or make_embedder(
@@ -58,6 +60,12 @@ class Assistant:
             from .answer.ranker import OnnxRanker
 
             self.point_ranker = ranker or OnnxRanker(self.settings.ranker_path, threads=self.settings.answer.threads)
+        self.span_reader: SpanReader | None = span_reader  #: reads the answer span of a fact's best quote
+        if span_reader is None and self.settings.answer.span:
+            from .answer.span import OnnxSpanReader
+
+            if OnnxSpanReader.available(self.settings.ranker_path):
+                self.span_reader = OnnxSpanReader(self.settings.ranker_path, threads=self.settings.answer.threads)
         self.retriever = Retriever(self.embedder, self.settings.retrieve)
         self._generator = generator
         self._gen_lock = threading.Lock()
@@ -190,6 +198,8 @@ class Assistant:
             self.ranker.probabilities("warm up", ["warm up"])
         if self.point_ranker is not None and self.point_ranker is not self.ranker:
             self.point_ranker.logits("warm up", ["warm up"])
+        if self.span_reader is not None:
+            self.span_reader.read("warm up", ["warm up"])
         gen = self.generator
         if gen is not None and hasattr(gen, "warm"):
             gen.warm()
@@ -246,6 +256,7 @@ class Assistant:
             yield from answer_stream(
                 q, gen, self.retriever, self.settings.answer, self.generator if draft else None, k=k,
                 history=history or [], notes=notes, t0=t0, ranker=self.ranker, point_ranker=self.point_ranker,
+                span_reader=self.span_reader,
             )
         finally:
             with self._busy:

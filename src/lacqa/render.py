@@ -41,7 +41,8 @@ def answer_markdown(a: dict[str, Any]) -> str:
         body = _points_markdown(a["points"])
     else:
         body = _bold_markers(md_escape(a["answer"]))
-    label = "Quoted directly from the source" if a["mode"] == "quoted" else "Answer drafted from the quotes and verified"
+    label = {"quoted": "Quoted directly from the source",
+             "span": "Answer read word for word from the first quote"}.get(a["mode"], "Answer drafted from the quotes and verified")
     cites = " \u00b7 ".join(
         f"**[{c['n']}]** {md_escape(_short(c['title'], 60))}{_page(c)}{_section(c)}" for c in a["citations"]
     )

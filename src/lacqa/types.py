@@ -162,7 +162,8 @@ class Answer:
     citations: tuple[Citation, ...]
     generation: str  #: index generation the answer was computed from
     timings: dict[str, float] = field(default_factory=dict)  #: seconds per stage
-    mode: str = "drafted"  #: "drafted", "quoted" (best quote shown directly) or "abstained"
+    mode: str = "drafted"  #: "drafted", "quoted" (best quote shown directly), "span" (the words of the best quote
+    #: that answer, read by the span reader) or "abstained"
     draft: str | None = None  #: the model's raw draft before verification
     closest: tuple[Citation, ...] = ()  #: nearest passages when abstaining
     notes: tuple[str, ...] = ()  #: remarks for the user (e.g. question was shortened)

@@ -25,6 +25,7 @@ from ..types import Answer, Citation, Evidence, Hit, Point
 from ..verify import MARK, fact_supported, normalize, verify_draft
 from .checks import Outcome, Reason, decide, decide_open
 from .ranker import Ranker
+from .span import SpanReader
 from .shapes import (CONTEXT_WEIGHT, Pick, Shape, announced_picks, announces_list, asks_for_several, document_pool,
                      open_points, ranked_pool, section_picks, shape_of)
 
@@ -237,6 +238,7 @@ def answer_stream(
     t0: float,
     ranker: Ranker | None = None,
     point_ranker: Ranker | None = None,
+    span_reader: SpanReader | None = None,
 ) -> Iterator[str | Answer]:
     timings: dict[str, float] = {}
     _, selection = gather_evidence(retrieval_query(question, history), generation, retriever, settings,
@@ -340,6 +342,13 @@ def answer_stream(
         elif draft and not verified.ok:
             notes.append("the draft was not supported by the quotes, so the best quote is shown directly")
     mode = "drafted" if text else "quoted"
+    span = read_span(question, evidence[0].quote, span_reader, settings, timings)
+    if span and not (text and normalize(span) in normalize(text)):
+        # the reader says which words of the best quote answer, and the draft does not hold them (or there is
+        # none): they are the answer text, verbatim from quote 1
+        if text:
+            notes.append("the draft did not hold the words of the best quote that answer, so they are shown")
+        text, mode = f"{span} [1]", "span"
     if not text:
         text = quoted_answer(evidence, also)
     timings["total"] = time.perf_counter() - t0
@@ -349,6 +358,20 @@ def answer_stream(
         generation=generation.name, timings=timings, mode=mode, draft=draft, notes=tuple(notes),
         points=(Point(text, cited),), confidence=selection.confidence,
     )
+
+
+def read_span(question: str, quote: str, reader: SpanReader | None, settings: AnswerSettings,
+              timings: dict[str, float]) -> str | None:
+    """The words of ``quote`` that answer the question, when the span reader is confident enough, else None."""
+    if reader is None or not settings.span or "span" in settings.ablate:
+        return None
+    t = time.perf_counter()
+    found = reader.read(question, [quote])[0]
+    timings["span"] = time.perf_counter() - t
+    if found is None or found.margin < settings.span_min_margin:
+        return None
+    words = quote[found.start : found.end].strip(" ,;:")
+    return words if len(words) >= 1 and any(ch.isalnum() for ch in words) else None
 
 
 def open_answer(
