@@ -57,8 +57,13 @@ def packaged_ranker_path() -> Path:
     return Path(lacqa_ranker.__file__).parent
 
 
-class OnnxRanker:
-    """The cross-encoder on ONNX Runtime, loaded (and its files checked against their recorded hashes) on first use."""
+class PackagedPairModel:
+    """A model of the ranker package that reads (question, text) pairs on ONNX Runtime: its description file
+    (``meta_name``: model, tokenizer, max_tokens, file hashes) is read, and its files checked against their
+    recorded hashes, on first use. The evidence ranker and the answer-span reader share this."""
+
+    meta_name = "ranker.json"
+    what = "evidence ranker"
 
     def __init__(self, path: Path | None = None, threads: int = 2) -> None:
         self._path = Path(path) if path else None
@@ -71,7 +76,7 @@ class OnnxRanker:
     @property
     def model_id(self) -> str:
         self._load()
-        return str(self.meta.get("model_id", "lacqa-ranker"))
+        return str(self.meta.get("model_id", self.meta_name.split(".")[0]))
 
     def _load(self) -> None:
         if self._session is not None:
@@ -80,17 +85,17 @@ class OnnxRanker:
             if self._session is not None:
                 return
             folder = self._path or packaged_ranker_path()
-            meta_path = folder / "ranker.json"
+            meta_path = folder / self.meta_name
             try:
                 meta = json.loads(meta_path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise ModelError(f"the evidence ranker's description {meta_path} is missing or unreadable: {exc}") from exc
+                raise ModelError(f"the {self.what}'s description {meta_path} is missing or unreadable: {exc}") from exc
             from ..onnxrt import check_files, load_session
 
-            check_files(folder, meta.get("files", {}), "evidence ranker", "ranker.json", "reinstall packages/lacqa-ranker")
+            check_files(folder, meta.get("files", {}), self.what, self.meta_name, "reinstall packages/lacqa-ranker")
 
             session, tokenizer = load_session(folder / meta["model"], folder / meta["tokenizer"], self._threads,
-                                              "evidence ranker")
+                                              self.what)
             tokenizer.enable_truncation(max_length=int(meta.get("max_tokens", MAX_TOKENS)), strategy="only_second")
             tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
             self._inputs = {i.name for i in session.get_inputs()}
@@ -98,19 +103,28 @@ class OnnxRanker:
             self._tokenizer = tokenizer
             self._session = session
 
-    def logits(self, question: str, candidates: Sequence[str]) -> np.ndarray:
+    def _run(self, question: str, texts: Sequence[str]) -> tuple[list, list[np.ndarray]]:
+        """The pairs' encodings and the model's outputs for them."""
         self._load()
-        if not candidates:
-            return np.zeros(0, np.float32)
         assert self._tokenizer is not None and self._session is not None
-        enc = self._tokenizer.encode_batch([(question, c) for c in candidates])
+        enc = self._tokenizer.encode_batch([(question, t) for t in texts])
         feed = {
             "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
             "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
         }
-        out = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-        return np.asarray(out, dtype=np.float32).reshape(-1)
+        return enc, self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})
+
+
+class OnnxRanker(PackagedPairModel):
+    """The cross-encoder on ONNX Runtime, loaded (and its files checked against their recorded hashes) on first use."""
+
+    def logits(self, question: str, candidates: Sequence[str]) -> np.ndarray:
+        self._load()
+        if not candidates:
+            return np.zeros(0, np.float32)
+        _, out = self._run(question, candidates)
+        return np.asarray(out[0], dtype=np.float32).reshape(-1)
 
     def probabilities(self, question: str, candidates: Sequence[str]) -> np.ndarray:
         """Calibrated probability that each candidate answers the question (Platt scaling fitted on held-out
