@@ -21,7 +21,7 @@ help:
 
 RANKER := packages/lacqa-ranker
 
-$(STAMP): pyproject.toml $(RANKER)/lacqa_ranker/ranker.json
+$(STAMP): pyproject.toml $(RANKER)/lacqa_ranker/ranker.json $(RANKER)/lacqa_ranker/span.json $(RANKER)/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
 	@if ! $(PY) -c "import llama_cpp" 2>/dev/null; then \

@@ -210,7 +210,7 @@ def train(args: argparse.Namespace) -> None:
             ckpt.with_suffix(".tmp").replace(ckpt)
             if step % (args.every * args.eval_every) == 0 or step == total:
                 v = evaluate(model, tok, val_ex)
-                curve.append({"step": step, "examples": seen, **v})
+                curve.append({"step": step, "examples": step * args.batch, **v})
                 curve_file.write_text(json.dumps(curve, indent=1))
                 print(curve[-1], flush=True)
     print("training done", flush=True)
@@ -246,7 +246,8 @@ def export(args: argparse.Namespace) -> None:
         "model_id": f"lacqa-span-minilm-l6-{saved['meta']['data_hash']}-s{state['step']}",
         "model": int8.name, "tokenizer": "tokenizer.json", "max_tokens": MAX_TOKENS, "trained_steps": state["step"],
         "validation": v, "data": saved["meta"],
-        "files": {int8.name: hashlib.sha256(int8.read_bytes()).hexdigest()},
+        "files": {name: hashlib.sha256((PACKAGE / name).read_bytes()).hexdigest()
+                  for name in (int8.name, "tokenizer.json")},
     }
     (PACKAGE / "span.json").write_text(json.dumps(meta, indent=1))
     curve = json.loads((OUT / "curve.json").read_text()) if (OUT / "curve.json").exists() else []

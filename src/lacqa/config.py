@@ -72,9 +72,10 @@ class AnswerSettings(BaseModel):
     ranked_quote_margin: float = Field(0.3, ge=0.0, description="with the ranker: further quotes within this probability of the best")
     ranked_refit_margin: float = Field(0.1, ge=0.0, description="with the ranker: how far below the best a quote that fits the question's year/kind may be promoted from")
     span: bool = Field(True, description="read the answer span of the best quote (the shipped span reader) and show it "
-                       "as the answer text when the draft does not hold it")
+                       "as the answer text when the model's draft does not hold it")
     span_min_margin: float = Field(0.0, description="the span reader's score of its span less its no-answer score, "
-                                   "at least this for the span to be shown (chosen on the fit sets, docs/BENCHMARKS.md)")
+                                   "at least this for the span to be shown (0: the span outscores 'no answer'; chosen on the fit sets sqfit "
+                                   "and dev, docs/BENCHMARKS.md)")
     draft: bool = Field(True, description="let the language model draft a sentence from the quotes")
     max_tokens: int = Field(40, ge=4, le=512)
     n_ctx: int = Field(2048, ge=256)

@@ -342,12 +342,12 @@ def answer_stream(
         elif draft and not verified.ok:
             notes.append("the draft was not supported by the quotes, so the best quote is shown directly")
     mode = "drafted" if text else "quoted"
-    span = read_span(question, evidence[0].quote, span_reader, settings, timings)
-    if span and not (text and normalize(span) in normalize(text)):
-        # the reader says which words of the best quote answer, and the draft does not hold them (or there is
-        # none): they are the answer text, verbatim from quote 1
-        if text:
-            notes.append("the draft did not hold the words of the best quote that answer, so they are shown")
+    span = read_span(question, evidence[0].quote, span_reader, settings, timings) if text else None
+    if span and normalize(span) not in normalize(text):
+        # the reader says which words of the best quote answer and the draft does not hold them: they are the
+        # answer text, verbatim from quote 1. A quoted answer keeps its quote (measured: the span alone is right
+        # less often than the whole quote, dev in-text 0.82 -> 0.79; replacing drafts only 0.82 -> 0.84)
+        notes.append("the draft did not hold the words of the best quote that answer, so they are shown")
         text, mode = f"{span} [1]", "span"
     if not text:
         text = quoted_answer(evidence, also)
