@@ -482,8 +482,11 @@ def test_a_draft_that_holds_the_span_is_kept(built: Assistant) -> None:
 def test_a_quoted_answer_keeps_its_quote(built: Assistant) -> None:
     q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
     quote = built.ask(q).citations[0].quote
-    ans = _with_span(built.settings, "It was held in Atlantis by King Neptune.", [quote.split()[0]]).ask(q)
-    assert ans.mode == "quoted" and ans.text.startswith("\u201c")
+    ans = _with_span(built.settings, "It was held in Atlantis by King Neptune.", ["early 2015"]).ask(q)
+    assert ans.mode == "quoted" and ans.text.startswith("early 2015 [1] \u2014 \u201c"), ans.text
+    assert f"\u201c{' '.join(quote.split())}\u201d [1]" in ans.text, "the quote stays whole after its answering words"
+    plain = _with_span(built.settings, "It was held in Atlantis by King Neptune.", ["no such words"]).ask(q)
+    assert plain.text.startswith("\u201c"), "no span: the quote alone"
 
 
 def test_the_span_switches_off(built: Assistant) -> None:

@@ -351,6 +351,12 @@ def answer_stream(
         text, mode = f"{span} [1]", "span"
     if not text:
         text = quoted_answer(evidence, also)
+        # the quote answers; the words of it that do lead (measured on quoted answers whose quote holds the
+        # answer: the span is the answer for 0.83-0.88 of them, sqfit and dev). Not when the draft rested on
+        # other quotes than the first (``also``): which quote answers is then in doubt
+        lead = read_span(question, evidence[0].quote, span_reader, settings, timings) if not also else None
+        if lead:
+            text = f"{lead} [1] \u2014 {text}"
     timings["total"] = time.perf_counter() - t0
     cited = tuple(sorted({int(n) for n in MARK.findall(text)})) or (1,)
     yield Answer(
