@@ -100,7 +100,7 @@ def test_answers_drafted_by_the_server_are_verified(served: Assistant) -> None:
         assert not any(n.startswith("drafting failed") for n in ans.notes), ans.notes
         assert ans.draft, "the server wrote a draft"
         assert unsupported_facts(ans.text, [c.quote for c in ans.citations]) == [], ans.text
-        drafted += ans.mode == "drafted"
+        drafted += ans.mode in ("drafted", "span")  # "span": a verified draft that lacked the quote's answering words
     assert drafted >= 1, "at least one server draft survived verification"
 
 
