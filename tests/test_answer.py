@@ -460,7 +460,7 @@ def _with_span(settings: Settings, reply: str, answers: list[str]) -> Assistant:
 
 def test_the_answer_span_replaces_a_draft_that_does_not_hold_it(built: Assistant) -> None:
     q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
-    quote = built.ask(q).citations[0].quote
+    quote = _assistant(built.settings, "")[0].ask(q).citations[0].quote  # no real model in unit tests
     assert "Beijing" in quote and "early 2015" in quote
     draft, words = "The meeting was held in early 2015.", "Beijing"  # a supported draft; words it lacks
     assert _with_span(built.settings, draft, ["no such words anywhere"]).ask(q).mode == "drafted"
@@ -472,7 +472,7 @@ def test_the_answer_span_replaces_a_draft_that_does_not_hold_it(built: Assistant
 
 def test_a_draft_that_holds_the_span_is_kept(built: Assistant) -> None:
     q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
-    quote = built.ask(q).citations[0].quote
+    quote = _assistant(built.settings, "")[0].ask(q).citations[0].quote  # no real model in unit tests
     draft = quote.split(",")[0].rstrip(".") + "."
     words = draft.split()[1]
     ans = _with_span(built.settings, draft, [words]).ask(q)
@@ -481,7 +481,7 @@ def test_a_draft_that_holds_the_span_is_kept(built: Assistant) -> None:
 
 def test_a_quoted_answer_keeps_its_quote(built: Assistant) -> None:
     q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
-    quote = built.ask(q).citations[0].quote
+    quote = _assistant(built.settings, "")[0].ask(q).citations[0].quote  # no real model in unit tests
     ans = _with_span(built.settings, "It was held in Atlantis by King Neptune.", ["early 2015"]).ask(q)
     assert ans.mode == "quoted" and ans.text.startswith("early 2015 [1] \u2014 \u201c"), ans.text
     assert f"\u201c{' '.join(quote.split())}\u201d [1]" in ans.text, "the quote stays whole after its answering words"
@@ -491,7 +491,7 @@ def test_a_quoted_answer_keeps_its_quote(built: Assistant) -> None:
 
 def test_the_span_switches_off(built: Assistant) -> None:
     q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
-    quote = built.ask(q).citations[0].quote
+    quote = _assistant(built.settings, "")[0].ask(q).citations[0].quote  # no real model in unit tests
     assert "Beijing" in quote
     draft, words = "The meeting was held in early 2015.", "Beijing"
     a = _with_span(built.settings, draft, [words])
