@@ -512,3 +512,17 @@ def test_best_span_keeps_inside_the_text_and_in_order() -> None:
     a, z, _ = best_span(start, end, np.array([False, True, True, False, False]))
     assert (a, z) == (1, 2)
     assert best_span(start, end, np.zeros(5, bool))[2] == float("-inf")
+
+
+def test_a_span_cut_inside_a_quotation_is_not_shown() -> None:
+    from lacqa.answer import read_span
+    from lacqa.answer.span import MarkedSpanReader
+    from lacqa.config import AnswerSettings
+
+    quote = 'The agreements commit countries to "conserve biodiversity" and "share the benefits".'
+    st = AnswerSettings()
+    assert read_span("q", quote, MarkedSpanReader(['to "conserve biodiversity']), st, {}) is None
+    assert read_span("q", quote, MarkedSpanReader(['"conserve biodiversity"']), st, {}) == '"conserve biodiversity"'
+    assert read_span("q", quote, MarkedSpanReader(["conserve biodiversity"]), st, {}) == "conserve biodiversity"
+    st.ablate.append("span")
+    assert read_span("q", quote, MarkedSpanReader(["conserve biodiversity"]), st, {}) is None

@@ -377,7 +377,9 @@ def read_span(question: str, quote: str, reader: SpanReader | None, settings: An
     if found is None or found.margin < settings.span_min_margin:
         return None
     words = quote[found.start : found.end].strip(" ,;:")
-    return words if len(words) >= 1 and any(ch.isalnum() for ch in words) else None
+    if words.count('"') % 2 or words.count("\u201c") != words.count("\u201d"):
+        return None  # cut inside a quotation: shown alone it would open a quotation the quote does not hold
+    return words if any(ch.isalnum() for ch in words) else None
 
 
 def open_answer(
