@@ -526,3 +526,22 @@ def test_a_span_cut_inside_a_quotation_is_not_shown() -> None:
     assert read_span("q", quote, MarkedSpanReader(["conserve biodiversity"]), st, {}) == "conserve biodiversity"
     st.ablate.append("span")
     assert read_span("q", quote, MarkedSpanReader(["conserve biodiversity"]), st, {}) is None
+
+
+def test_the_in_process_model_marks_a_draft_cut_by_max_tokens() -> None:
+    """LlamaGenerator passed its pieces through str(), which made the cut marker a plain "": a draft the deadline
+    cut under load ("In 203") was then read as an invented year and the answer abstained (heldout, under load)."""
+
+    class FakeLlama:
+        def tokenize(self, data, add_bos=True, special=True):  # type: ignore[no-untyped-def]
+            return [1] * 8
+
+        def create_completion(self, prompt, **kw):  # type: ignore[no-untyped-def]
+            yield {"choices": [{"text": "In ", "finish_reason": None}]}
+            yield {"choices": [{"text": "203", "finish_reason": "length"}]}
+
+    gen = LlamaGenerator.__new__(LlamaGenerator)
+    gen.n_ctx, gen.seed, gen._lock = 2048, 0, __import__("threading").Lock()
+    gen._load = lambda: FakeLlama()  # type: ignore[method-assign]
+    pieces = list(gen.stream("p", max_tokens=2, stop=[]))
+    assert "".join(pieces) == "In 203" and was_cut(pieces)

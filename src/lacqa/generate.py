@@ -186,7 +186,8 @@ class LlamaGenerator:
             while (item := out.get()) is not finished:
                 if isinstance(item, Exception):
                     raise item
-                yield str(item)
+                assert isinstance(item, str)
+                yield item  # as it is: str(CUT) would be a plain "" and the draft would not say it was cut
         finally:
             abandoned.set()  # a caller that stops reading stops the model at its next token
 
