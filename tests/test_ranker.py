@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from lacqa.answer.ranker import OnnxRanker, candidate_text, packaged_ranker_path
+from lacqa.answer.span import OnnxSpanReader
 from lacqa.errors import ModelError
 
 FIXTURES = [
@@ -51,9 +52,21 @@ def test_batch_order_does_not_change_scores(ranker: OnnxRanker) -> None:
     assert abs(a[0] - b[1]) < 1e-4 and abs(a[1] - b[0]) < 1e-4
 
 
-def test_damaged_or_missing_file_names_it(tmp_path: Path) -> None:
+def _score_with_ranker(folder: Path) -> None:
+    OnnxRanker(folder).probabilities("q", ["c"])
+
+
+def _read_with_span_reader(folder: Path) -> None:
+    OnnxSpanReader(folder).read("q", ["c"])
+
+
+@pytest.mark.parametrize(("meta_file", "use"), [("ranker.json", _score_with_ranker), ("span.json", _read_with_span_reader)],
+                         ids=["ranker", "span"])
+def test_damaged_or_missing_file_names_it(tmp_path: Path, meta_file: str, use) -> None:  # type: ignore[no-untyped-def]
+    """Both shipped models load through one checked loader (PackagedPairModel): a flipped byte or a missing file is
+    a ModelError naming the file."""
     src = packaged_ranker_path()
-    meta = json.loads((src / "ranker.json").read_text())
+    meta = json.loads((src / meta_file).read_text())
     damaged = tmp_path / "damaged"
     shutil.copytree(src, damaged, ignore=shutil.ignore_patterns("__pycache__", "*.py"))
     model = damaged / meta["model"]
@@ -61,10 +74,10 @@ def test_damaged_or_missing_file_names_it(tmp_path: Path) -> None:
     data[len(data) // 2] ^= 0xFF
     model.write_bytes(bytes(data))
     with pytest.raises(ModelError, match=meta["model"]):
-        OnnxRanker(damaged).probabilities("q", ["c"])
+        use(damaged)
     model.unlink()
     with pytest.raises(ModelError, match="missing"):
-        OnnxRanker(damaged).probabilities("q", ["c"])
+        use(damaged)
 
 
 def test_fused_mode_orders_by_the_fitted_regression(small_library) -> None:  # type: ignore[no-untyped-def]

@@ -25,6 +25,7 @@ OUT = HERE / "out"
 PACKAGE = REPO / "packages" / "lacqa-ranker" / "lacqa_ranker"
 sys.path.insert(0, str(HERE))
 
+from loop import Run, optimiser, progress, update  # noqa: E402
 from pairs import Pair, build, data_hash  # noqa: E402
 
 from lacqa.answer.ranker import MAX_TOKENS  # noqa: E402
@@ -102,14 +103,6 @@ def platt(logits: list[float], labels: list[int]) -> tuple[float, float]:
     return float(a), float(b)
 
 
-def batches(pairs: list[Pair], size: int, rng: random.Random) -> list[list[int]]:
-    """Batches of similar length (less padding), in a shuffled order."""
-    order = sorted(range(len(pairs)), key=lambda i: (len(pairs[i].question) + len(pairs[i].candidate), i))
-    chunks = [order[s : s + size] for s in range(0, len(order), size)]
-    rng.shuffle(chunks)
-    return chunks
-
-
 def grouped_batches(pairs: list[Pair], n_groups: int, negatives: int, rng: random.Random
                     ) -> list[tuple[list[list[int]], list[int]]]:
     """Batches of ``n_groups`` questions, each as [its answer sentence, up to ``negatives`` other candidates],
@@ -169,32 +162,23 @@ def train(args: argparse.Namespace) -> None:
     total = min(len(plan), args.steps) if args.steps else len(plan)
     # the classifier is new and the pooler was never trained for this (the embedder mean-pools): a small learning
     # rate on them leaves the model at the base rate for hundreds of steps, so the head learns 30x faster
-    head = [p for n, p in model.named_parameters() if n.startswith(("classifier", "bert.pooler"))]
-    body = [p for n, p in model.named_parameters() if not n.startswith(("classifier", "bert.pooler"))]
-    opt = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.lr * args.head_lr}],
-                            weight_decay=0.01)
-    warm = max(1, int(0.1 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
-    step = 0
-    ckpt = OUT / "checkpoint.pt"
-    curve_file = OUT / "curve.json"
-    curve: list[dict] = json.loads(curve_file.read_text()) if curve_file.exists() else []
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step = state["step"]
+    opt, sched = optimiser(model, ("classifier", "bert.pooler"), args.lr, args.head_lr, total, 0.1)
+    run = Run(OUT)
+    step = run.resume(model, opt, sched)
+    if step:
         print(f"resumed at step {step}/{total}", flush=True)
-    if step == 0 and not curve:
+
+    def validate() -> None:
         v = evaluate(model, tok, val_pairs)
-        curve.append({"step": 0, "pairs": 0, **{k: v[k] for k in ("top1", "auc_foreign", "auc_perturbed")}})
-        curve_file.write_text(json.dumps(curve, indent=1))
-        print(curve[-1], flush=True)
+        (OUT / "val_logits.json").write_text(json.dumps({"step": step, "logits": v["logits"]}))
+        run.record({"step": step, "pairs": seen, **{k: v[k] for k in ("top1", "auc_foreign", "auc_perturbed")}})
+
+    seen = 0
+    if step == 0 and not run.curve:
+        validate()
     bce = torch.nn.BCEWithLogitsLoss()
     model.train()
-    t0, seen, running = time.time(), 0, 0.0
+    t0, running = time.time(), 0.0
     while step < total:
         groups, extra = plan[step]
         idx = [i for g in groups for i in g] + extra
@@ -211,29 +195,16 @@ def train(args: argparse.Namespace) -> None:
             zg = z[pos : pos + len(g)]
             loss = loss + torch.nn.functional.cross_entropy(zg.unsqueeze(0), torch.zeros(1, dtype=torch.long)) / len(groups)
             pos += len(g)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
+        update(model, opt, sched, loss)
         step += 1
         seen += len(idx)
         running = 0.95 * running + 0.05 * loss.item() if step > 1 else loss.item()
         if step % 25 == 0:
-            rate = seen / (time.time() - t0)
-            print(f"step {step}/{total} loss {running:.4f} {rate:.1f} pairs/s "
-                  f"eta {(total - step) * len(idx) / rate / 60:.1f} min", flush=True)
+            print(progress(step, total, running, seen, t0, "pairs", len(idx)), flush=True)
         if step % args.every == 0 or step == total:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "step": step}, ckpt.with_suffix(".tmp"))
-            ckpt.with_suffix(".tmp").replace(ckpt)
+            run.save(model, opt, sched, step)
             if step % (args.every * args.eval_every) == 0 or step == total:
-                v = evaluate(model, tok, val_pairs)
-                curve.append({"step": step, "pairs": seen,
-                              **{k: v[k] for k in ("top1", "auc_foreign", "auc_perturbed")}})
-                curve_file.write_text(json.dumps(curve, indent=1))
-                (OUT / "val_logits.json").write_text(json.dumps({"step": step, "logits": v["logits"]}))
-                print(curve[-1], flush=True)
+                validate()
     print("training done", flush=True)
 
 

@@ -31,6 +31,7 @@ OUT = HERE / "out_span"
 PACKAGE = REPO / "packages" / "lacqa-ranker" / "lacqa_ranker"
 sys.path.insert(0, str(HERE))
 
+from loop import Run, by_length, optimiser, progress, update  # noqa: E402
 from pairs import _norm, is_validation, load_articles, load_questions  # noqa: E402
 
 from lacqa.embed import packaged_minilm_path  # noqa: E402
@@ -162,28 +163,13 @@ def train(args: argparse.Namespace) -> None:
     tok = AutoTokenizer.from_pretrained(str(base))
     model = AutoModelForQuestionAnswering.from_pretrained(str(base))
     total = args.steps or len(train_ex) // args.batch
-    head = [p for n, p in model.named_parameters() if n.startswith("qa_outputs")]
-    body = [p for n, p in model.named_parameters() if not n.startswith("qa_outputs")]
-    opt = torch.optim.AdamW([{"params": body, "lr": args.lr}, {"params": head, "lr": args.lr * args.head_lr}],
-                            weight_decay=0.01)
-    warm = max(1, int(0.06 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, (total - s) / max(1, total - warm)))
-    step = 0
-    ckpt = OUT / "checkpoint.pt"
-    curve_file = OUT / "curve.json"
-    curve: list[dict] = json.loads(curve_file.read_text()) if curve_file.exists() else []
-    if ckpt.exists():
-        state = torch.load(ckpt, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        step = state["step"]
+    opt, sched = optimiser(model, ("qa_outputs",), args.lr, args.head_lr, total, 0.06)
+    run = Run(OUT)
+    step = run.resume(model, opt, sched)
+    if step:
         print(f"resumed at step {step}/{total}", flush=True)
     # batches of similar length, in a fixed shuffled order
-    order = sorted(range(len(train_ex)), key=lambda i: (len(train_ex[i]["question"]) + len(train_ex[i]["sentence"]), i))
-    plan = [order[s : s + args.batch] for s in range(0, len(order), args.batch)]
-    random.Random(args.seed).shuffle(plan)
+    plan = by_length([len(e["question"]) + len(e["sentence"]) for e in train_ex], args.batch, random.Random(args.seed))
     model.train()
     t0, seen, running = time.time(), 0, 0.0
     ce = torch.nn.CrossEntropyLoss()
@@ -192,27 +178,16 @@ def train(args: argparse.Namespace) -> None:
         enc, st, en = encode(tok, chunk, MAX_TOKENS)
         out = model(**enc)
         loss = (ce(out.start_logits, st) + ce(out.end_logits, en)) / 2
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
-        opt.zero_grad()
+        update(model, opt, sched, loss)
         step += 1
         seen += len(chunk)
         running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
         if step % 25 == 0:
-            rate = seen / (time.time() - t0)
-            print(f"step {step}/{total} loss {running:.4f} {rate:.1f} ex/s "
-                  f"eta {(total - step) * args.batch / rate / 60:.1f} min", flush=True)
+            print(progress(step, total, running, seen, t0, "ex", args.batch), flush=True)
         if step % args.every == 0 or step == total:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "step": step}, ckpt.with_suffix(".tmp"))
-            ckpt.with_suffix(".tmp").replace(ckpt)
+            run.save(model, opt, sched, step)
             if step % (args.every * args.eval_every) == 0 or step == total:
-                v = evaluate(model, tok, val_ex)
-                curve.append({"step": step, "examples": step * args.batch, **v})
-                curve_file.write_text(json.dumps(curve, indent=1))
-                print(curve[-1], flush=True)
+                run.record({"step": step, "examples": step * args.batch, **evaluate(model, tok, val_ex)})
     print("training done", flush=True)
 
 
