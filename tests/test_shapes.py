@@ -47,10 +47,48 @@ def test_shape_table_is_well_formed() -> None:
         ("What is the capital of Chile?", Shape.FACT),
         ("What period does the cooperation plan cover?", Shape.FACT),
         ("What topics does the report cover?", Shape.LIST),
+        # "how" + an auxiliary asks how (an explanation); "how" + an adjective or adverb asks how much (a fact)
+        ("How might the articles of a long treaty be grouped?", Shape.EXPLAIN),
+        ("How fast was the shell that the navy fired?", Shape.FACT),
+        ("How early did the city legalise it?", Shape.FACT),
+        ("How come the bridge closed?", Shape.EXPLAIN),
+        # a lead-in phrase before the asking clause does not hide its shape
+        ("Apart from churches, what sorts of buildings were built in the Gothic style?", Shape.LIST),
+        ("When I use a thread pool, why do I have to set the limit in every worker?", Shape.EXPLAIN),
+        ("In some organisms, how are these molecules absorbed?", Shape.EXPLAIN),
+        ("Both tools deal with native libraries. How do their roles differ?", Shape.COMPARE),
+        ("In 1990, how many people lived in the city?", Shape.FACT),
+        ("What's the more appropriate, but mostly unused, name for a bare board?", Shape.FACT),
     ],
 )
 def test_shape_of(question: str, shape: Shape) -> None:
     assert shape_of(question) is shape
+
+
+def test_clause_openers_are_well_formed() -> None:
+    data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
+    openers = data["clause_openers"]
+    assert openers and len(set(openers)) == len(openers)
+    for word in openers:
+        assert re.fullmatch(r"[a-z\[\] ]+", word), word  # words (a character class at most), no pattern syntax
+        re.compile(word)
+
+
+@pytest.mark.parametrize(
+    ("question", "clause"),
+    [
+        ("Apart from churches, what sorts of buildings were built?", "what sorts of buildings were built?"),
+        ("Both tools deal with native libraries. How do their roles differ?", "How do their roles differ?"),
+        ("Gaddafi was an avid reader. Name three biographies that he read.", "Name three biographies that he read."),
+        ("Which countries, apart from Brazil, did he visit?", "Which countries, apart from Brazil, did he visit?"),
+        ("When was the forum founded?", "When was the forum founded?"),
+        ("", ""),
+    ],
+)
+def test_asked_clause(question: str, clause: str) -> None:
+    from lacqa.answer.shapes import asked_clause
+
+    assert asked_clause(question) == clause
 
 
 def test_compare_sides() -> None:

@@ -49,10 +49,38 @@ def _patterns() -> dict[Shape, list[re.Pattern[str]]]:
     return {Shape(name): [re.compile(p, re.IGNORECASE) for p in data[name]] for name in data["order"]}
 
 
+@lru_cache(maxsize=1)
+def _openers() -> re.Pattern[str]:
+    data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
+    return re.compile(r"^(?:%s)\b" % "|".join(data["clause_openers"]), re.IGNORECASE)
+
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def asked_clause(question: str) -> str:
+    """The part of a question that asks: its last sentence that is a question (the context said before it is
+    dropped: "Both X and Y deal with Z. How do their roles differ?"), and of that, what follows a leading phrase set
+    off by a comma when an interrogative or an imperative opens it ("Apart from churches, what sorts of ...",
+    "When I use a thread pool, why do I ..."). The shape patterns are read against it, so they need not allow
+    for every lead-in."""
+    parts = [p.strip() for p in _SENTENCES.split(question.strip()) if p.strip()]
+    asked = [p for p in parts if p.endswith("?")]
+    clause = (asked or parts or [question.strip()])[-1]
+    opener = _openers()
+    for m in re.finditer(r",\s*", clause):
+        rest = clause[m.end():]
+        if opener.match(rest):
+            return rest
+    return clause
+
+
 def shape_of(question: str) -> Shape:
-    """The shape of answer the question asks for (first matching shape of lang/shapes.json, else fact)."""
+    """The shape of answer the question asks for: the first shape of lang/shapes.json with a pattern matching the
+    question's asked clause (``asked_clause``) or the whole question, else fact."""
+    clause = asked_clause(question)
     for shape, patterns in _patterns().items():
-        if any(p.search(question) for p in patterns):
+        if any(p.search(clause) or p.search(question) for p in patterns):
             return shape
     return Shape.FACT
 
@@ -66,7 +94,8 @@ def _several() -> list[re.Pattern[str]]:
 def asks_for_several(question: str) -> bool:
     """"Which <plural noun> does ...": several things of one kind - a list when a document's section enumerates
     them, else a fact ("which countries did he visit" is one sentence that names them)."""
-    return any(p.search(question) for p in _several())
+    clause = asked_clause(question)
+    return any(p.search(clause) for p in _several())
 
 
 @dataclass(frozen=True)
