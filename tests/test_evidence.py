@@ -3,7 +3,7 @@ and sentences read under their document's title."""
 
 import pytest
 
-from lacqa.kinds import _MONEY, _MONEY_ASKED, answer_type
+from lacqa.kinds import _MONEY, _MONEY_ASKED, answer_type, asked_wh
 
 
 @pytest.mark.parametrize(("question", "kind"), [
@@ -17,6 +17,15 @@ from lacqa.kinds import _MONEY, _MONEY_ASKED, answer_type
     ("What was Argentina's GDP growth rate in 2021?", "number"),
     ("Which territory do nations of that area avoid formal links with?", "other"),  # "area" is not what is asked
     ("Which three passageways does the production capacity model build?", "other"),
+    # only the word a question asks with decides: a later "when" / "where" joins a clause
+    ("What is a problem one might meet when using a portable antenna?", "other"),
+    ("Who was president when the war began?", "person"),
+    ("Which country gave Yugoslavia aid when Tito broke with the USSR?", "place"),
+    ("Pan-Slavism was compromised when what empire used it as an ideology?", "other"),
+    ("What building now sits where the old headquarters stood?", "other"),
+    ("When Gaddafi returned to Libya, when did he marry?", "time"),
+    ("Since when has the quay been open?", "time"),
+    ("Where was the treaty signed?", "place"),
 ])
 def test_answer_type(question: str, kind: str) -> None:
     assert answer_type(question) == kind
@@ -236,3 +245,13 @@ def test_which_company_over_quotes_naming_only_places_abstains(small_library) ->
                                     "<p>The cable was laid by OceanSpire Marine in May.</p></body></html>"})
     ans = a.ask("Which company manufactured the Tarran Ridge wind turbines?")
     assert ans.abstained and "name" in (ans.reason or "")
+
+
+@pytest.mark.parametrize(("question", "wh"), [
+    ("When did the mountains form?", "when"),
+    ("Pan-Slavism was compromised when what empire used it?", "what"),
+    ("When I use a thread pool, why do I set the limit?", "why"),
+    ("Name three biographies he read.", None),
+])
+def test_asked_wh(question: str, wh: str | None) -> None:
+    assert asked_wh(question) == wh

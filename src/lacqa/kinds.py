@@ -7,7 +7,10 @@ thing counted for "how many students".
 
 from __future__ import annotations
 
+import json
 import re
+from functools import lru_cache
+from importlib import resources
 
 from .places import CAPITALS, COUNTRIES
 from .synonyms import alternatives
@@ -38,15 +41,60 @@ def _asked_for(q: str) -> str:
     return " ".join(head)
 
 
+@lru_cache(maxsize=1)
+def _openers() -> re.Pattern[str]:
+    data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
+    return re.compile(r"^(?:%s)\b" % "|".join(data["clause_openers"]), re.IGNORECASE)
+
+
+_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+
+
+def asked_clause(question: str) -> str:
+    """The part of a question that asks: its last sentence that is a question (the context said before it is
+    dropped: "Both X and Y deal with Z. How do their roles differ?"), and of that, what follows a leading phrase set
+    off by a comma when an interrogative or an imperative opens it ("Apart from churches, what sorts of ...",
+    "When I use a thread pool, why do I ..."). The shape patterns are read against it, so they need not allow
+    for every lead-in."""
+    parts = [p.strip() for p in _SENTENCES.split(question.strip()) if p.strip()]
+    asked = [p for p in parts if p.endswith("?")]
+    clause = (asked or parts or [question.strip()])[-1]
+    opener = _openers()
+    for m in re.finditer(r",\s*", clause):
+        rest = clause[m.end():]
+        if opener.match(rest):
+            return rest
+    return clause
+
+
+_WH = re.compile(r"\b(what|which|who|whom|whose|when|where|why|how)\b")
+
+
+def asked_wh(question: str) -> str | None:
+    """The wh-word a question asks with: the first of its asked clause, except a "when" / "where" that another
+    wh-word follows at once ("Pan-Slavism became compromised when what empire ...": "what"). A question fronts the
+    word it asks with; a later "when" / "where" joins a clause ("What is a problem one might meet when using
+    ...?") and asks nothing."""
+    clause = asked_clause(question).lower()
+    found = [m.group() for m in _WH.finditer(clause)]
+    while len(found) > 1 and found[0] in ("when", "where") and re.search(rf"\b{found[0]}\s+{found[1]}\b", clause):
+        found = found[1:]
+    return found[0] if found else None
+
+
 def answer_type(question: str) -> str:
     q = question.lower()
+    lead = asked_wh(question)
+    # a bare "when" / "where" asks only when it is the asking word: else it joins clauses
+    when = r"when|" if lead in (None, "when") else ""
+    where = r"where|" if lead in (None, "where") else ""
     if re.search(r"\b(who (wrote|authored|is the author)|author of|written by|whose (article|paper|report))\b", q):
         return "author"
-    if re.search(r"\b(when|what year|which year|what date|which date|in what year)\b", q) and re.search(
+    if re.search(rf"\b({when}what year|which year|what date|which date|in what year)\b", q) and re.search(
         r"\b(published|posted|dated|put online)\b|\bpublication date\b", q
     ):
         return "published"
-    if re.search(r"\b(when|what year|which year|what date|which date|in what year|how long ago|since when)\b", q):
+    if re.search(rf"\b({when}what year|which year|what date|which date|in what year|how long ago|since when)\b", q):
         return "time"
     if re.search(r"\b(how many|how much|how large|how big|how long|how far|how high)\b", q) or (
         re.match(r"^(what|which)\b", q)
@@ -61,7 +109,7 @@ def answer_type(question: str) -> str:
         r"representative|spokes\w+|chair\w*|leader|founder|governor|mayor|ceo|head)s?\b", q
     ):
         return "person"
-    if re.search(r"\b(where|which (country|countries|city|cities|nation|nations|region|place))\b", q):
+    if re.search(rf"\b({where}which (country|countries|city|cities|nation|nations|region|place))\b", q):
         return "place"
     return "other"
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..config import AnswerSettings
 from ..evidence import TermStats, _evidence
+from ..kinds import asked_clause
 from ..store import Generation, Sentence
 from ..text import terms
 from ..types import Evidence
@@ -47,32 +48,6 @@ SIZES = {Shape.LIST: (2, 8), Shape.EXPLAIN: (2, 5), Shape.SUMMARY: (4, 8), Shape
 def _patterns() -> dict[Shape, list[re.Pattern[str]]]:
     data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
     return {Shape(name): [re.compile(p, re.IGNORECASE) for p in data[name]] for name in data["order"]}
-
-
-@lru_cache(maxsize=1)
-def _openers() -> re.Pattern[str]:
-    data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
-    return re.compile(r"^(?:%s)\b" % "|".join(data["clause_openers"]), re.IGNORECASE)
-
-
-_SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-
-
-def asked_clause(question: str) -> str:
-    """The part of a question that asks: its last sentence that is a question (the context said before it is
-    dropped: "Both X and Y deal with Z. How do their roles differ?"), and of that, what follows a leading phrase set
-    off by a comma when an interrogative or an imperative opens it ("Apart from churches, what sorts of ...",
-    "When I use a thread pool, why do I ..."). The shape patterns are read against it, so they need not allow
-    for every lead-in."""
-    parts = [p.strip() for p in _SENTENCES.split(question.strip()) if p.strip()]
-    asked = [p for p in parts if p.endswith("?")]
-    clause = (asked or parts or [question.strip()])[-1]
-    opener = _openers()
-    for m in re.finditer(r",\s*", clause):
-        rest = clause[m.end():]
-        if opener.match(rest):
-            return rest
-    return clause
 
 
 def shape_of(question: str) -> Shape:
