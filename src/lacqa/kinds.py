@@ -7,11 +7,10 @@ thing counted for "how many students".
 
 from __future__ import annotations
 
-import json
 import re
 from functools import lru_cache
-from importlib import resources
 
+from .lang import load
 from .places import CAPITALS, COUNTRIES
 from .synonyms import alternatives
 from .text import CARDINALS, NUMBER_WORDS, STOPWORDS, terms, words
@@ -43,8 +42,7 @@ def _asked_for(q: str) -> str:
 
 @lru_cache(maxsize=1)
 def _openers() -> re.Pattern[str]:
-    data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
-    return re.compile(r"^(?:%s)\b" % "|".join(data["clause_openers"]), re.IGNORECASE)
+    return re.compile(r"^(?:%s)\b" % "|".join(load("shapes")["clause_openers"]), re.IGNORECASE)
 
 
 _SENTENCES = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
@@ -76,10 +74,10 @@ def asked_wh(question: str) -> str | None:
     word it asks with; a later "when" / "where" joins a clause ("What is a problem one might meet when using
     ...?") and asks nothing."""
     clause = asked_clause(question).lower()
-    found = [m.group() for m in _WH.finditer(clause)]
-    while len(found) > 1 and found[0] in ("when", "where") and re.search(rf"\b{found[0]}\s+{found[1]}\b", clause):
+    found = list(_WH.finditer(clause))
+    while len(found) > 1 and found[0].group() in ("when", "where") and clause[found[0].end() : found[1].start()].isspace():
         found = found[1:]
-    return found[0] if found else None
+    return found[0].group() if found else None
 
 
 def answer_type(question: str) -> str:

@@ -12,19 +12,18 @@ model's word for it. The patterns that tell shapes apart are data (``lang/shapes
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from importlib import resources
 
 import numpy as np
 
 from ..config import AnswerSettings
 from ..evidence import TermStats, _evidence
 from ..kinds import asked_clause
+from ..lang import load
 from ..store import Generation, Sentence
 from ..text import terms
 from ..types import Evidence
@@ -46,7 +45,7 @@ SIZES = {Shape.LIST: (2, 8), Shape.EXPLAIN: (2, 5), Shape.SUMMARY: (4, 8), Shape
 
 @lru_cache(maxsize=1)
 def _patterns() -> dict[Shape, list[re.Pattern[str]]]:
-    data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
+    data = load("shapes")
     return {Shape(name): [re.compile(p, re.IGNORECASE) for p in data[name]] for name in data["order"]}
 
 
@@ -62,8 +61,7 @@ def shape_of(question: str) -> Shape:
 
 @lru_cache(maxsize=1)
 def _several() -> list[re.Pattern[str]]:
-    data = json.loads(resources.files("lacqa.lang").joinpath("shapes.json").read_text(encoding="utf-8"))
-    return [re.compile(p, re.IGNORECASE) for p in data.get("several", [])]
+    return [re.compile(p, re.IGNORECASE) for p in load("shapes").get("several", [])]
 
 
 def asks_for_several(question: str) -> bool:
