@@ -28,6 +28,7 @@ OUT = REPO / "bench" / "out"
 def dump(name: str, index: Path, sources: Path, questions: Path) -> None:
     from lacqa.answer import gather_evidence
     from lacqa.answer.ranker import OnnxRanker
+    from lacqa.answer.span import OnnxSpanReader
     from lacqa.config import Settings
     from lacqa.evaluate import load_set, normalize
     from lacqa.evidence import candidate_texts
@@ -37,6 +38,7 @@ def dump(name: str, index: Path, sources: Path, questions: Path) -> None:
     settings.answer.ranker = "off"
     assistant = Assistant(settings)
     ranker = OnnxRanker(settings.ranker_path)
+    reader = OnnxSpanReader(settings.ranker_path)
     gen = assistant.generation()
     rows = []
     for item in load_set(questions):
@@ -45,17 +47,27 @@ def dump(name: str, index: Path, sources: Path, questions: Path) -> None:
         pool = list(sel.pool)
         texts = [gen.documents[s.doc_id].text[s.start : s.end] for _, s in pool]
         logits = ranker.logits(item.q, candidate_texts(gen, [s for _, s in pool])) if pool else np.zeros(0)
+        spans = reader.read(item.q, texts) if pool else []
         gold = [normalize(a) for a in item.answers if a.strip()]
         rows.append({"id": item.id, "answerable": item.answerable, "kind": item.kind,
                      "hand": [float(h) for h, _ in pool], "logit": [float(z) for z in logits],
+                     "span": [max(-20.0, sp.margin) if sp is not None else -20.0 for sp in spans],
                      "label": [int(any(g in normalize(t) for g in gold)) for t in texts]})
     OUT.mkdir(exist_ok=True)
     (OUT / f"fusion_{name}.json").write_text(json.dumps({"name": name, "questions": str(questions), "rows": rows}))
     print(f"{name}: {len(rows)} questions -> bench/out/fusion_{name}.json")
 
 
-def _design(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-    x = np.array([[h, z] for r in rows for h, z in zip(r["hand"], r["logit"])], dtype=float)
+#: the candidate features a fit may combine, in this order in the weights
+FEATURES = ("hand", "logit", "span")
+
+
+def _columns(r: dict, features: tuple[str, ...]) -> np.ndarray:
+    return np.array([r[f] for f in features], dtype=float).T.reshape(len(r["hand"]), len(features))
+
+
+def _design(rows: list[dict], features: tuple[str, ...] = ("hand", "logit")) -> tuple[np.ndarray, np.ndarray]:
+    x = np.vstack([_columns(r, features) for r in rows if r["hand"]])
     y = np.array([v for r in rows for v in r["label"]], dtype=float)
     return x, y
 
@@ -75,17 +87,18 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iters: int = 50) ->
     return w
 
 
-def listwise(rows: list[dict], iters: int = 100) -> np.ndarray:
-    """(a, b) maximising the likelihood that a question's answer sentences outscore its other candidates under a
-    softmax over s = a*hand + b*logit (the loss the ranker itself was trained with), by damped Newton steps."""
+def listwise(rows: list[dict], features: tuple[str, ...] = ("hand", "logit"), iters: int = 100) -> np.ndarray:
+    """Weights maximising the likelihood that a question's answer sentences outscore its other candidates under a
+    softmax over s = w . features (the loss the ranker itself was trained with), by damped Newton steps."""
     groups = []
     for r in rows:
         if r["answerable"] and any(r["label"]) and not all(r["label"]):
-            groups.append((np.array([r["hand"], r["logit"]], dtype=float).T, np.array(r["label"], dtype=bool)))
-    w = np.array([1.0, 0.1])
+            groups.append((_columns(r, features), np.array(r["label"], dtype=bool)))
+    d = len(features)
+    w = np.array([1.0] + [0.1] * (d - 1))
 
     def loss_grad_hess(w: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        loss, g, h = 0.0, np.zeros(2), np.zeros((2, 2))
+        loss, g, h = 0.0, np.zeros(d), np.zeros((d, d))
         for x, pos in groups:
             z = x @ w
             for mask, sign in ((np.ones_like(pos), 1.0), (pos, -1.0)):
@@ -103,7 +116,7 @@ def listwise(rows: list[dict], iters: int = 100) -> np.ndarray:
     damping = 1e-3
     loss, g, h = loss_grad_hess(w)
     for _ in range(iters):
-        step = np.linalg.solve(h + damping * np.eye(2), g)
+        step = np.linalg.solve(h + damping * np.eye(d), g)
         new = w - step
         new_loss, ng, nh = loss_grad_hess(new)
         if new_loss < loss:
@@ -122,21 +135,18 @@ def auc(pos: list[float], neg: list[float]) -> float:
     return float(wins / (len(pos) * len(neg)))
 
 
-def report(rows: list[dict], w: np.ndarray) -> dict:
+def report(rows: list[dict], w: np.ndarray, features: tuple[str, ...] = ("hand", "logit")) -> dict:
     def score(r: dict, how: str) -> np.ndarray:
-        h, z = np.array(r["hand"]), np.array(r["logit"])
-        if how == "hand":
-            return h
-        if how == "ranker":
-            return z
-        return w[0] * h + w[1] * z + w[2]
+        if how == "fused":
+            return _columns(r, features) @ w[:-1] + w[-1]
+        return np.array(r["logit" if how == "ranker" else how], dtype=float)
 
     out: dict = {}
     # questions with an answer sentence among all the candidates the dump holds (a cut keeps their count)
     held = [r for r in rows if r["answerable"] and r.get("held", any(r["label"]))]
     out["questions"] = len(rows)
     out["answer_among_candidates"] = round(len(held) / max(1, sum(r["answerable"] for r in rows)), 3)
-    for how in ("hand", "ranker", "fused"):
+    for how in ("hand", "ranker", *(("span",) if "span" in rows[0] else ()), "fused"):
         top1 = [r["label"][int(np.argmax(score(r, how)))] if r["label"] else 0 for r in held]
         top3 = [any(r["label"][i] for i in np.argsort(-score(r, how), kind="stable")[:3]) for r in held]
         best = {r["id"]: float(score(r, how).max()) if r["hand"] else -1e9 for r in rows}
@@ -150,35 +160,38 @@ def _load(name: str, top: int) -> list[dict]:
     """A dump's rows, each question's candidates cut to the hand score's best ``top`` (0: all)."""
     rows = json.loads((OUT / f"fusion_{name}.json").read_text())["rows"]
     if top:
-        rows = [{**r, "held": any(r["label"]), **{k: r[k][:top] for k in ("hand", "logit", "label")}} for r in rows]
+        rows = [{**r, "held": any(r["label"]), **{k: r[k][:top] for k in (*FEATURES, "label") if k in r}}
+                for r in rows]
     return rows
 
 
-def fit(fit_name: str, others: list[str], write: bool, pointwise: bool = False, top: int = 0) -> None:
+def fit(fit_name: str, others: list[str], write: bool, pointwise: bool = False, top: int = 0,
+        features: tuple[str, ...] = ("hand", "logit"), key: str = "fusion") -> None:
     rows = [r for name in fit_name.split("+") for r in _load(name, top)]  # "sqfit+dev": both dumps
-    x, y = _design(rows)
+    x, y = _design(rows, features)
     # the order from the listwise fit; the probability from a Platt fit of that score over every candidate
     # (unanswerable questions' included), so that a threshold on it means the same across libraries
     if pointwise:
         w = logistic(x, y)
     else:
-        ab = listwise(rows)
+        ab = listwise(rows, features)
         alpha, beta = logistic((x @ ab)[:, None], y)
-        w = np.array([alpha * ab[0], alpha * ab[1], beta])
-    print(json.dumps({"fitted_on": fit_name, "pairs": len(y), "positives": int(y.sum()),
-                      "weights": {"hand": round(w[0], 4), "logit": round(w[1], 4), "intercept": round(w[2], 4)}}))
-    results = {n: report(_load(n, top), w) for n in [*fit_name.split("+"), *others]}
+        w = np.r_[alpha * ab, beta]
+    weights = {**{f: round(float(v), 4) for f, v in zip(features, w[:-1], strict=True)}, "intercept": round(float(w[-1]), 4)}
+    print(json.dumps({"fitted_on": fit_name, "pairs": len(y), "positives": int(y.sum()), "weights": weights}))
+    results = {n: report(_load(n, top), w, features) for n in [*fit_name.split("+"), *others]}
     for n, r in results.items():
         print(n, json.dumps(r))
-    (OUT / "fusion_report.json").write_text(json.dumps({"fitted_on": fit_name, "weights": w.tolist(),
-                                                        "results": results}, indent=1))
+    (OUT / f"{key}_report.json").write_text(json.dumps({"fitted_on": fit_name, "features": list(features),
+                                                        "weights": w.tolist(), "results": results}, indent=1))
     if write:
         meta_path = REPO / "packages" / "lacqa-ranker" / "lacqa_ranker" / "ranker.json"
         meta = json.loads(meta_path.read_text())
-        meta["fusion"] = {"hand": float(w[0]), "logit": float(w[1]), "intercept": float(w[2]),
-                          "fitted_on": f"bench/fit_fusion.py on {fit_name}", "pairs": len(y)}
+        meta[key] = {**{f: float(v) for f, v in zip(features, w[:-1], strict=True)}, "intercept": float(w[-1]),
+                          "fitted_on": f"bench/fit_fusion.py on {fit_name}", "pairs": len(y),
+                     **({"top": top} if top else {})}
         meta_path.write_text(json.dumps(meta, indent=1) + "\n")
-        print(f"fusion weights written to {meta_path}: reinstall it (`make install`, or "
+        print(f"{key} weights written to {meta_path}: reinstall it (`make install`, or "
               "`pip install --no-deps --force-reinstall ./packages/lacqa-ranker`)")
 
 
@@ -195,13 +208,16 @@ def main() -> None:
     f.add_argument("--report", nargs="*", default=[])
     f.add_argument("--write", action="store_true")
     f.add_argument("--top", type=int, default=0, help="as if the ranker read only the hand score's best N")
+    f.add_argument("--features", default="hand,logit", help=f"which of {','.join(FEATURES)} to combine")
+    f.add_argument("--key", default="fusion", help="where --write stores the weights in ranker.json: 'fusion' "
+                   "(LACQA_ANSWER__RANKER=fused) or 'rerank' (=rerank)")
     f.add_argument("--pointwise", action="store_true", help="one logistic regression over every candidate, not the "
                    "listwise order then a Platt fit")
     args = ap.parse_args()
     if args.cmd == "dump":
         dump(args.name, args.index, args.sources, args.questions)
     else:
-        fit(args.fit_name, args.report, args.write, args.pointwise, args.top)
+        fit(args.fit_name, args.report, args.write, args.pointwise, args.top, tuple(args.features.split(",")), args.key)
 
 
 if __name__ == "__main__":

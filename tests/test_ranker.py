@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lacqa.answer.ranker import OnnxRanker, candidate_text, packaged_ranker_path
+from lacqa.answer.ranker import OnnxRanker, OverlapRanker, candidate_text, packaged_ranker_path
 from lacqa.answer.span import OnnxSpanReader
 from lacqa.errors import ModelError
 
@@ -89,9 +89,10 @@ def test_fused_mode_orders_by_the_fitted_regression(small_library) -> None:  # t
 
     class Weighted(OverlapRanker):
         def __init__(self, weights: tuple[float, float, float]) -> None:
-            self.weights = weights
+            self.weights = dict(zip(("hand", "logit", "intercept"), weights, strict=True))
 
-        def fusion(self) -> tuple[float, float, float]:
+        def fusion(self, key: str = "fusion") -> dict[str, float]:
+            assert key == "fusion"
             return self.weights
 
     assistant = small_library({"a.txt": "Harbour\nThe harbour opened in 1901 after ten years of work on the quay.\n"
@@ -107,6 +108,43 @@ def test_fused_mode_orders_by_the_fitted_regression(small_library) -> None:  # t
     flat = Weighted((0.0, 0.0, -2.0))  # neither score counts: every candidate gets sigmoid(-2)
     _, sel = gather_evidence(q, gen, assistant.retriever, settings, 8, ranker=flat)
     assert abs(sel.confidence - 1 / (1 + np.exp(2.0))) < 1e-6
+
+
+class _Fitted(OverlapRanker):
+    """The overlap stand-in with rerank weights: the span reader's margin alone decides the order."""
+
+    def fusion(self, key: str = "fusion") -> dict[str, float]:
+        assert key == "rerank"
+        return {"hand": 0.0, "logit": 0.0, "span": 1.0, "intercept": 0.0}
+
+
+def test_rerank_mode_orders_by_the_span_reader_and_keeps_the_hand_decision(small_library) -> None:  # type: ignore[no-untyped-def]
+    """'rerank': the fitted score (here the span margin alone) picks the first quote among the hand score's best
+    `rerank_candidates`; whether to answer is still the hand score's call (the same confidence as with it off), and
+    an open answer still picks from the hand-scored pool."""
+    from lacqa.answer import gather_evidence
+    from lacqa.answer.span import MarkedSpanReader
+
+    assistant = small_library({"a.txt": "Harbour\n\nThe harbour of the town was known to handle cargo of every kind.\n\n"
+                                        "Fishing boats moored along the western wall.\n\n"
+                                        "Its main trade was timber from the hills.\n"}, filler=True)
+    settings = assistant.settings.answer
+    gen = assistant.generation()
+    q = "What cargo did the harbour of the town handle?"
+    _, off = gather_evidence(q, gen, assistant.retriever, settings, 8)
+    assert "timber" not in off.evidence[0].quote  # the hand score prefers the sentence that repeats the question
+    settings.ranker = "rerank"
+    reader = MarkedSpanReader(["timber"])
+    _, sel = gather_evidence(q, gen, assistant.retriever, settings, 8, ranker=_Fitted(), reader=reader)
+    assert "timber" in sel.evidence[0].quote
+    assert not sel.ranked and abs(sel.confidence - off.confidence) < 1e-9
+    assert [s.sent_id for _, s in sel.pool] == [s.sent_id for _, s in off.pool]
+    settings.rerank_candidates = 1  # reading only the hand score's best: nothing to reorder
+    _, one = gather_evidence(q, gen, assistant.retriever, settings, 8, ranker=_Fitted(), reader=reader)
+    assert one.evidence[0].start == off.evidence[0].start
+    with pytest.raises(ModelError, match="span reader"):
+        settings.rerank_candidates = 8
+        gather_evidence(q, gen, assistant.retriever, settings, 8, ranker=_Fitted(), reader=None)
 
 
 def test_fused_mode_needs_fitted_weights(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -125,5 +163,5 @@ def test_fused_mode_needs_fitted_weights(tmp_path) -> None:  # type: ignore[no-u
     meta = json.loads((tmp_path / "ranker.json").read_text())
     meta.pop("fusion", None)
     (tmp_path / "ranker.json").write_text(json.dumps(meta))
-    with pytest.raises(ModelError, match="fused weights"):
+    with pytest.raises(ModelError, match="no fitted weights"):
         OnnxRanker(tmp_path).fusion()

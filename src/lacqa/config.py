@@ -52,9 +52,12 @@ class AnswerSettings(BaseModel):
     lexical_sentences: int = Field(8, ge=0, le=100, description="sentences library-wide covering most of the question's terms (synonyms included) added as candidates")
     max_question_chars: int = Field(500, ge=20)
     min_confidence: float = Field(0.25, description="below this evidence score the assistant abstains (hand-weighted scorer, ranker off)")
-    ranker: str = Field("off", pattern="^(learned|fused|off)$", description="'learned': the shipped cross-encoder "
-                        "orders the evidence and decides; 'fused': a logistic regression over its logit and the hand "
-                        "score (weights fitted on held-out articles, in ranker.json) does; 'off': the hand score does")
+    ranker: str = Field("off", pattern="^(learned|fused|rerank|off)$", description="'learned': the shipped "
+                        "cross-encoder orders the evidence and decides; 'fused': a logistic regression over its logit "
+                        "and the hand score (weights fitted on held-out articles, in ranker.json) does; 'rerank': one "
+                        "over the hand score, its logit and the span reader's margin orders the hand score's best "
+                        "`rerank_candidates`, and the hand score decides; 'off': the hand score does both")
+    rerank_candidates: int = Field(8, ge=1, le=100, description="candidates the 'rerank' order reads per question")
     rank_candidates: int = Field(24, ge=1, le=100, description="candidates the ranker reads per question")
     min_probability: float = Field(0.5, ge=0.0, le=1.0, description="ranker probability of the best quote below "
                                    "which the assistant abstains (chosen on held-out articles, docs/RANKER.md)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,10 +33,12 @@ from .places import COUNTRIES
 from .store import Generation, Sentence
 from .synonyms import SYNONYM_WEIGHT, alternatives
 from .text import STOPWORDS, ordinals, terms, words
+from .errors import ModelError
 from .types import Evidence, Hit
 
 if TYPE_CHECKING:
     from .answer.ranker import Ranker
+    from .answer.span import SpanReader
 
 CONTEXT_WEIGHT = 0.4  #: a question word only the previous sentence has ("Accumulated loans ..." / "the lending (69%)")
 _EMPTY: frozenset[str] = frozenset()
@@ -247,6 +249,7 @@ def select_evidence(
     stats: TermStats,
     settings: AnswerSettings,
     ranker: Ranker | None = None,
+    reader: SpanReader | None = None,
 ) -> Selection:
     """Pick up to ``settings.max_quotes`` quotes from the sentences of the retrieved chunks. With a ``ranker``
     the hand-weighted score only proposes candidates: the learned ranker's probability orders them, and is the
@@ -305,9 +308,32 @@ def select_evidence(
     scored.sort(key=lambda x: (-x[0], x[2].sent_id))
     if not scored:
         return Selection((), 0.0, 0.0, tuple(_missing(question, stats)), ())
-    if ranker is not None:
-        scored = rerank(question, scored, generation, ranker, settings.rank_candidates, fused=settings.ranker == "fused")
-    refit_margin = settings.ranked_refit_margin if ranker is not None else settings.refit_margin
+    missing = tuple(_missing(question, stats))
+    if ranker is None:
+        return _select(question, scored, hits, generation, stats, settings, kind, weights, missing, ranked=False)
+    if settings.ranker != "rerank":
+        scored = rerank(question, scored, generation, ranker, settings.rank_candidates, settings.ranker, reader)
+        return _select(question, scored, hits, generation, stats, settings, kind, weights, missing, ranked=True)
+    # "rerank": the fitted probability orders the quotes, the hand score decides. Whether to answer (confidence,
+    # the asked kind, the question's specifics) is read off the hand order exactly as with the ranker off; the
+    # reordered quotes replace the hand's only when they pass the same checks themselves
+    hand = _select(question, scored, hits, generation, stats, settings, kind, weights, missing, ranked=False)
+    order = rerank(question, scored, generation, ranker, settings.rerank_candidates, "rerank", reader)
+    if order[0][2].sent_id == scored[0][2].sent_id:
+        return hand
+    fitted = _select(question, order, hits, generation, stats, settings, kind, weights, missing, ranked=True)
+    if fitted.unmatched or not fitted.has_type:
+        return hand
+    return replace(hand, evidence=fitted.evidence, coverage=fitted.coverage)
+
+
+def _select(question: str, scored: list[tuple[float, float, Sentence]], hits: list[Hit], generation: Generation,
+            stats: TermStats, settings: AnswerSettings, kind: str, weights: dict[str, float],
+            missing: tuple[str, ...], ranked: bool) -> Selection:
+    """The quotes of an order of candidates and the signals of whether they answer. ``ranked``: the order is by a
+    probability (its margins apply, and with the ranker deciding it is the confidence)."""
+    total_w = sum(weights.values()) or 1.0
+    refit_margin = settings.ranked_refit_margin if ranked else settings.refit_margin
     # Prefer quotes whose surroundings match what the question is specific about (its year, ordinal,
     # names): an on-topic sentence about another year or another country is not evidence.
     best = scored[0][0]
@@ -322,7 +348,7 @@ def select_evidence(
         if fitting:
             scored = fitting + [x for x in scored if x not in fitting]
     unmatched = checks.get(scored[0][2].sent_id, ())
-    margin = settings.ranked_quote_margin if ranker is not None else settings.quote_margin
+    margin = settings.ranked_quote_margin if ranked else settings.quote_margin
     chosen = _choose(scored, generation, settings, margin)
     if kind in ("time", "number") and not holds_type(kind, chosen[0].quote, question):
         chosen = _with_next_sentence(chosen, kind, question, generation, settings)
@@ -331,9 +357,8 @@ def select_evidence(
         quote_terms |= set(terms(e.quote))
     coverage = sum(w for t, w in weights.items() if t in quote_terms) / total_w
     candidates = tuple(_evidence(generation, s, sc) for sc, _, s in scored[:3])
-    missing = tuple(_missing(question, stats))
     about_nothing_here = bool(missing) and len(missing) == len(question_names(question))
-    confidence = scored[0][0] if ranker is not None else scored[0][0] - 0.08 * min(2, len(missing))
+    confidence = scored[0][0] if ranked else scored[0][0] - 0.08 * min(2, len(missing))
     has_type = kind not in ("time", "published", "number") or holds_type(kind, chosen[0].quote, question)
     if kind in ("person", "org"):  # "who was appointed ...?" wants a name the question does not already give
         has_type = any(n for e in chosen for n in new_names(e.quote, question, single=kind == "org")
@@ -341,9 +366,9 @@ def select_evidence(
     unit = UNIT_ASKED.search(question)
     if unit and not any(unit.group(1).lower()[:4] in e.quote.lower() for e in chosen):
         has_type = False  # "in megawatts": a figure in other units (households supplied) does not answer
-    pool = tuple((sc, s) for sc, _, s in scored[: settings.rank_candidates if ranker is not None else settings.open_candidates])
+    pool = tuple((sc, s) for sc, _, s in scored[: settings.rank_candidates if ranked else settings.open_candidates])
     return Selection(chosen, confidence, coverage, missing, candidates, kind, has_type, unmatched,
-                     about_nothing_here, ranker is not None, pool)
+                     about_nothing_here, ranked, pool)
 
 
 _SOURCE_CUE = re.compile(r"\b(according to|per|in|by|from)\b[^?]*\b(article|paper|report|document|statement|"
@@ -363,25 +388,42 @@ def candidate_texts(generation: Generation, sentences: list[Sentence]) -> list[s
     return texts
 
 
-def fused_probabilities(question: str, hands: Sequence[float], texts: Sequence[str], ranker: Ranker) -> np.ndarray:
-    """sigmoid(a * hand score + b * ranker logit + c), with (a, b, c) fitted on held-out articles (ranker.json)."""
-    a, b, c = ranker.fusion()
-    z = ranker.logits(question, list(texts)).astype(np.float64)
-    return 1.0 / (1.0 + np.exp(-(a * np.asarray(hands, dtype=np.float64) + b * z + c)))
+#: a candidate the span reader could not read (cut before any of its tokens) counts as this margin
+NO_SPAN = -20.0
+
+
+def fused_probabilities(question: str, hands: Sequence[float], sentences: Sequence[str], texts: Sequence[str],
+                        ranker: Ranker, weights: dict[str, float], reader: SpanReader | None = None) -> np.ndarray:
+    """sigmoid(w . features + intercept) over each candidate's hand score, ranker logit (reading ``texts``, the
+    candidate in context) and answer-span margin (reading ``sentences``, the candidate alone, as the reader was
+    trained), with the weights fitted on held-out articles (``bench/fit_fusion.py``, in ranker.json); a feature
+    without a weight is not computed."""
+    z = weights.get("intercept", 0.0) + weights.get("hand", 0.0) * np.asarray(hands, dtype=np.float64)
+    if weights.get("logit"):
+        z = z + weights["logit"] * ranker.logits(question, list(texts)).astype(np.float64)
+    if weights.get("span"):
+        if reader is None:
+            raise ModelError("the fitted evidence order reads answer spans, and no span reader is installed "
+                             "(packages/lacqa-ranker lacks span.json): reinstall it, or set LACQA_ANSWER__RANKER=off")
+        margins = [NO_SPAN if sp is None else max(NO_SPAN, sp.margin) for sp in reader.read(question, list(sentences))]
+        z = z + weights["span"] * np.asarray(margins, dtype=np.float64)
+    return 1.0 / (1.0 + np.exp(-z))
 
 
 def rerank(question: str, scored: list[tuple[float, float, Sentence]], generation: Generation, ranker: Ranker,
-           n: int, fused: bool = False) -> list[tuple[float, float, Sentence]]:
-    """The ``n`` best candidates of the hand-weighted score, re-scored by the learned ranker and ordered by its
-    probability (each read with the sentence before it and its document title, as in training). ``fused``: by the
-    probability of a logistic regression over the hand score and the ranker's logit, fitted on held-out articles
-    (``bench/fit_fusion.py``; its weights are in the ranker's ranker.json)."""
+           n: int, mode: str = "learned", reader: SpanReader | None = None) -> list[tuple[float, float, Sentence]]:
+    """The ``n`` best candidates of the hand-weighted score, re-scored and ordered by a probability: ``learned``,
+    the learned ranker's (each read with the sentence before it and its document title, as in training);
+    ``fused``, a logistic regression over the hand score and the ranker's logit; ``rerank``, one over the hand
+    score, the ranker's logit and the span reader's margin (both fitted on held-out articles, bench/fit_fusion.py)."""
     top = scored[:n]
     texts = candidate_texts(generation, [s for _, _, s in top])
-    if fused:
-        probs = fused_probabilities(question, [h for h, _, _ in top], texts, ranker)
-    else:
+    if mode == "learned":
         probs = ranker.probabilities(question, texts)
+    else:
+        sentences = [generation.documents[s.doc_id].text[s.start : s.end] for _, _, s in top]
+        probs = fused_probabilities(question, [h for h, _, _ in top], sentences, texts, ranker,
+                                    ranker.fusion("rerank" if mode == "rerank" else "fusion"), reader)
     ranked = [(float(p), hand, s) for p, (hand, _, s) in zip(probs, top, strict=True)]
     ranked.sort(key=lambda x: (-x[0], x[2].sent_id))
     return ranked

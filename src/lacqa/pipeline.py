@@ -137,7 +137,8 @@ class Assistant:
         query = self._check_question(query)[0]
         k = k or self.settings.retrieve.k
         hits, selection = gather_evidence(query, self.generation(), self.retriever, self.settings.answer,
-                                          max(k, self.settings.answer.passages), reword=True, ranker=self.ranker)
+                                          max(k, self.settings.answer.passages), reword=True, ranker=self.ranker,
+                                          reader=self.span_reader)
         if hits:
             best = selection.evidence
             lead = next((h for h in hits if best and h.chunk.doc_id == best[0].doc_id

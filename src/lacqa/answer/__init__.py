@@ -64,6 +64,7 @@ def retrieval_query(question: str, history: list[str]) -> str:
 def gather_evidence(
     query: str, generation: Generation, retriever: Retriever, settings: AnswerSettings, k: int,
     timings: dict[str, float] | None = None, reword: bool = False, ranker: Ranker | None = None,
+    reader: SpanReader | None = None,
 ) -> tuple[list[Hit], Selection]:
     """Retrieve k passages for a query and select evidence sentences from them (shared by ask and search)."""
     t = time.perf_counter()
@@ -71,7 +72,7 @@ def gather_evidence(
     hits = retriever.search(generation, query, k, query_vec=qvec, reword=reword)
     t_evidence = time.perf_counter()
     selection = select_evidence(query, np.asarray(qvec), hits, generation, term_stats(generation), settings,
-                                ranker=ranker)
+                                ranker=ranker, reader=reader)
     if timings is not None:
         timings["retrieve"] = t_evidence - t
         timings["evidence"] = time.perf_counter() - t_evidence
@@ -242,7 +243,7 @@ def answer_stream(
 ) -> Iterator[str | Answer]:
     timings: dict[str, float] = {}
     _, selection = gather_evidence(retrieval_query(question, history), generation, retriever, settings,
-                                   k or settings.passages, timings, ranker=ranker)
+                                   k or settings.passages, timings, ranker=ranker, reader=span_reader)
     shape = shape_of(question) if settings.shapes else Shape.FACT
     several = shape is Shape.FACT and settings.shapes and (
         asks_for_several(question)

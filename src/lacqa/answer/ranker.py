@@ -42,7 +42,7 @@ class Ranker(Protocol):
 
     def logits(self, question: str, candidates: Sequence[str]) -> np.ndarray: ...
 
-    def fusion(self) -> tuple[float, float, float]: ...
+    def fusion(self, key: str = "fusion") -> dict[str, float]: ...
 
 
 def packaged_ranker_path() -> Path:
@@ -133,14 +133,16 @@ class OnnxRanker(PackagedPairModel):
         a, b = self.meta.get("platt", [1.0, 0.0])
         return 1.0 / (1.0 + np.exp(-(a * z + b)))
 
-    def fusion(self) -> tuple[float, float, float]:
-        """Weights of (hand score, logit, intercept) in the fused probability, fitted by bench/fit_fusion.py."""
+    def fusion(self, key: str = "fusion") -> dict[str, float]:
+        """Weights of a fitted combination of candidate features (``hand`` score, ranker ``logit``, answer-span
+        reader ``span`` margin, ``intercept``), fitted by bench/fit_fusion.py and stored in ranker.json under
+        ``key``: "fusion" for the fused ranker, "rerank" for the fact candidates' order."""
         self._load()
-        fit = self.meta.get("fusion")
+        fit = self.meta.get(key)
         if not fit:
-            raise ModelError(f"the evidence ranker {self.model_id} has no fused weights (ranker.json lacks 'fusion'): "
-                             "use LACQA_ANSWER__RANKER=learned, or fit them with bench/fit_fusion.py")
-        return float(fit["hand"]), float(fit["logit"]), float(fit["intercept"])
+            raise ModelError(f"the evidence ranker {self.model_id} has no fitted weights (ranker.json lacks '{key}'): "
+                             "use LACQA_ANSWER__RANKER=off, or fit them with bench/fit_fusion.py --write")
+        return {k: float(v) for k, v in fit.items() if k in ("hand", "logit", "span", "intercept")}
 
 
 class OverlapRanker:
@@ -160,5 +162,5 @@ class OverlapRanker:
         p = np.clip(self.probabilities(question, candidates), 1e-4, 1 - 1e-4)
         return np.log(p / (1 - p))
 
-    def fusion(self) -> tuple[float, float, float]:
-        return 1.0, 1.0, 0.0
+    def fusion(self, key: str = "fusion") -> dict[str, float]:
+        return {"hand": 1.0, "logit": 1.0, "intercept": 0.0}
