@@ -545,3 +545,19 @@ def test_the_in_process_model_marks_a_draft_cut_by_max_tokens() -> None:
     gen._load = lambda: FakeLlama()  # type: ignore[method-assign]
     pieces = list(gen.stream("p", max_tokens=2, stop=[]))
     assert "".join(pieces) == "In 203" and was_cut(pieces)
+
+
+def test_the_prompt_prefix_is_where_every_prompt_starts() -> None:
+    """What warm-up reads ahead into the model's cache must be the start of the prompts it then drafts from."""
+    from lacqa.answer import build_prompt, prompt_prefix
+    from lacqa.generate import ScriptedGenerator
+    from lacqa.types import Evidence
+
+    ev = [Evidence(doc_id="d", source="d.txt", title="D", start=0, end=20, quote="The port opened in 1902.",
+                   score=1.0)]
+    for chat in (False, True):
+        gen = ScriptedGenerator(chat=chat)
+        prefix = prompt_prefix(gen)
+        assert len(prefix) > 20
+        for q in ("When did the port open?", "Who built it?"):
+            assert build_prompt(q, ev, gen).startswith(prefix)

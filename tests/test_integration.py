@@ -176,3 +176,22 @@ def test_qdrant_backend_gives_the_same_documents_and_answers(real: Assistant, tm
         local, other = ({k: v for k, v in a.ask(item.q, draft=False).to_json().items() if k not in skip}
                         for a in (real, remote))
         assert local == other, item.id
+
+
+def test_reading_the_prompt_prefix_ahead_changes_no_draft() -> None:
+    """Warm-up reads the few-shot start into the model's cache; the completion that reuses it writes what a
+    cold model writes."""
+    from lacqa.answer import FEW_SHOT, prompt_prefix
+    from lacqa.generate import LlamaGenerator
+
+    prompt = (FEW_SHOT + "Passage: The Harbour Lantern Festival was first held in 1987 by the fishermen of the bay.\n"
+              "Question: When was the Harbour Lantern Festival first held?\nAnswer:")
+    drafts = []
+    for warm in (False, True):
+        gen = LlamaGenerator(MODEL, n_ctx=1024, threads=2)  # a fresh model each time (not the shared one)
+        if warm:
+            assert prompt_prefix(gen) == FEW_SHOT
+            gen.warm(prompt_prefix(gen))
+            assert gen._llm.n_tokens > 100  # type: ignore[union-attr]
+        drafts.append("".join(gen.stream(prompt, max_tokens=16, stop=["\n"])))
+    assert drafts[0] == drafts[1] and "1987" in drafts[0]

@@ -111,3 +111,31 @@ def test_example_checks_give_way_to_a_question_being_answered(small_library) -> 
     for _ in stream:
         pass
     assert done.wait(2.0) and assistant.wait_idle(0.01)
+
+
+def test_example_making_waits_for_the_app_to_serve_and_gives_way_between_documents(small_library) -> None:  # type: ignore[no-untyped-def]
+    """Making examples is background work: it starts once the app serves (``ready``), and the candidates' pure
+    Python (which holds the interpreter) pauses before each document while a person's question is answered."""
+    import threading
+
+    assistant = small_library({
+        "lantern.txt": "Harbour Lantern Festival\n\nThe Harbour Lantern Festival is a festival held in Valparaiso. "
+                       "The Harbour Lantern Festival was first held in 1987 by the fishermen of the bay.\n",
+        "bridge.txt": "Old Town Bridge\n\nThe Old Town Bridge is a stone bridge over the river Mapocho. Engineers "
+                      "from Santiago rebuilt the Old Town Bridge in 1921 after the flood.\n",
+    }, filler=True)
+    gen = assistant.generation()
+    pauses: list[int] = []
+    assert examples.candidates(gen, pause=lambda: pauses.append(1)) == examples.candidates(gen)
+    assert len(pauses) == 2 * len(gen.documents), "once per document in each of the two passes"
+
+    ready = threading.Event()
+    book = examples.ExampleBook(assistant, ready=ready)
+    made: list[list[str]] = []
+    worker = threading.Thread(target=lambda: made.append(book.refresh()), daemon=True)
+    worker.start()
+    worker.join(0.3)
+    assert worker.is_alive() and book.get(gen.name) is None, "nothing made before the app serves"
+    ready.set()
+    worker.join(30)
+    assert made and made[0] and book.get(gen.name) == made[0]

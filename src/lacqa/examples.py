@@ -60,18 +60,24 @@ class Checked:
 # ----------------------------------------------------------------------------- candidates
 
 
-def candidates(gen: Generation, per_doc: int = 3) -> list[Candidate]:
+def candidates(gen: Generation, per_doc: int = 3, pause: Callable[[], Any] | None = None) -> list[Candidate]:
     """Up to ``per_doc`` candidate questions per document, documents taking turns (largest first); one
-    document leads with a definition question, the next with a question about its title, and so on."""
+    document leads with a definition question, the next with a question about its title, and so on.
+    ``pause`` is called before each document's work: background making gives way there (it is pure Python and
+    holds the interpreter, ~20 ms a document)."""
     docs = sorted(gen.documents.values(), key=lambda d: -len(gen.sentences_by_doc.get(d.doc_id, [])))
     df: Counter[str] = Counter()
     names_of: dict[str, Counter[str]] = {}
     for d in docs:
+        if pause is not None:
+            pause()
         names_of[d.doc_id] = Counter(_names(d.text))
         df.update(names_of[d.doc_id].keys())
     per: list[list[Candidate]] = []
     seen: set[str] = set()  # one question once, whichever document it came from first
     for i, d in enumerate(docs):
+        if pause is not None:
+            pause()
         defs, abouts = _doc_candidates(gen, d, names_of[d.doc_id], df, len(docs), seen)
         first, second = (defs, abouts) if i % 2 == 0 else (abouts, defs)
         mixed = [c for pair in zip(first, second) for c in pair] + first[len(second):] + second[len(first):]
@@ -237,8 +243,13 @@ def check(cands: list[Candidate], ask: AskFn, want: int = 3, max_checks: int = 1
 class ExampleBook:
     """The example questions of each generation, made once (in the background) and cached."""
 
-    def __init__(self, assistant: Any, want: int = 3, max_checks: int = 12) -> None:
+    def __init__(self, assistant: Any, want: int = 3, max_checks: int = 12,
+                 ready: threading.Event | None = None, ready_wait_s: float = 60.0) -> None:
         self.assistant = assistant
+        #: set once the app serves (and has loaded the index): making waits for it, so that it does not slow
+        #: the server's start or a start's first question (None: make at once)
+        self.ready = ready
+        self.ready_wait_s = ready_wait_s
         self.want = want
         self.max_checks = max_checks
         self._lock = threading.Lock()
@@ -259,17 +270,23 @@ class ExampleBook:
             if loaded is None:
                 self.making = gen.name
                 try:
-                    loaded, log = check(candidates(gen), self._ask, self.want, self.max_checks)
+                    if self.ready is not None:
+                        self.ready.wait(self.ready_wait_s)
+                    loaded, log = check(candidates(gen, pause=self._give_way), self._ask, self.want, self.max_checks)
                 finally:
                     self.making = None
                 _save(gen, loaded, log)
             self._cache[gen.name] = loaded
             return loaded
 
-    def _ask(self, question: str) -> Any:
+    def _give_way(self) -> None:
+        """A person's question goes first: wait while one is being answered (at most 30 s)."""
         wait = getattr(self.assistant, "wait_idle", None)
-        if wait is not None:  # a person's question goes first (a start's first question does not queue behind these)
+        if wait is not None:
             wait(30.0)
+
+    def _ask(self, question: str) -> Any:
+        self._give_way()
         return self.assistant.ask(question, draft=False)
 
 

@@ -98,8 +98,15 @@ class LlamaGenerator:
                     raise ModelError(f"could not load the language model {self.path}: {exc}") from exc
             return self._llm
 
-    def warm(self) -> None:
-        self._load()
+    def warm(self, prefix: str = "") -> None:
+        """Load the model; with a ``prefix`` (the start every prompt shares), also read it into the model's cache,
+        which the next completion reuses as far as its tokens match: the first question does not pay for it
+        (gemma-3-270m, 118 tokens: ~0.3 s)."""
+        llm = self._load()
+        if prefix:
+            with self._lock:
+                if llm.n_tokens == 0:  # nothing read yet: a question already drafting keeps its cache
+                    llm.eval(llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=True))
 
     @property
     def has_chat_template(self) -> bool:

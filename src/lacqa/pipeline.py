@@ -6,6 +6,7 @@ generation that was current when each question arrived, switching when a rebuild
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -69,6 +70,7 @@ class Assistant:
         self.retriever = Retriever(self.embedder, self.settings.retrieve)
         self._generator = generator
         self._gen_lock = threading.Lock()
+        self._model_lock = threading.Lock()  # one language model, however many threads ask for it first
         self._busy = threading.Condition()  # questions being answered now (background work waits for none)
         self._in_flight = 0
         self._generation: Generation | None = None
@@ -169,16 +171,17 @@ class Assistant:
     def generator(self) -> Generator | None:
         """The language model, loaded on first use (None when drafting is switched off); a model server when
         LACQA_LLM__URL is set (then no GGUF is needed here)."""
-        if self._generator is None and self.settings.answer.draft and self.settings.llm.url:
-            from .llm_server import ServerGenerator
+        with self._model_lock:
+            if self._generator is None and self.settings.answer.draft and self.settings.llm.url:
+                from .llm_server import ServerGenerator
 
-            self._generator = ServerGenerator.from_settings(self.settings.llm)
-        if self._generator is None and self.settings.answer.draft:
-            from .generate import load_generator
+                self._generator = ServerGenerator.from_settings(self.settings.llm)
+            if self._generator is None and self.settings.answer.draft:
+                from .generate import load_generator
 
-            a = self.settings.answer
-            self._generator = load_generator(self.settings.resolve_model(), n_ctx=a.n_ctx, threads=a.threads)
-        return self._generator
+                a = self.settings.answer
+                self._generator = load_generator(self.settings.resolve_model(), n_ctx=a.n_ctx, threads=a.threads)
+            return self._generator
 
     def use_model(self, path: str | None) -> None:
         """Switch to another GGUF (None: the default one); it loads on the next question."""
@@ -201,9 +204,16 @@ class Assistant:
             self.point_ranker.logits("warm up", ["warm up"])
         if self.span_reader is not None:
             self.span_reader.read("warm up", ["warm up"])
+        self.warm_generator()
+
+    def warm_generator(self) -> None:
+        """Load the language model (the last thing a question needs, after retrieval and evidence) and read the
+        start every prompt shares into its cache."""
         gen = self.generator
         if gen is not None and hasattr(gen, "warm"):
-            gen.warm()
+            from .answer import prompt_prefix
+
+            gen.warm(prompt_prefix(gen))
 
     def warm_index(self) -> None:
         """Open the serving index and load what every question reads from it (BM25, the term tables, the aliases,
@@ -214,7 +224,7 @@ class Assistant:
         except IndexMissingError:
             return
 
-    def warm_in_background(self, step: Callable[[], None] | None = None) -> threading.Thread:
+    def warm_in_background(self, step: Callable[[], None] | None = None, quiet: bool = False) -> threading.Thread:
         """Run a warm-up step (default: ``warm``, everything) on a thread of its own; a question that comes first
         waits on the same locks. Model loading runs in C and lets the caller go on (importing and laying out the web
         app); loading the index is Python and would slow it, so the app runs ``warm_models`` at once and
@@ -225,7 +235,8 @@ class Assistant:
             try:
                 step()
             except LacqaError as exc:  # no index or no model yet: the app shows that state; the question says why
-                print(f"warning: {exc}")
+                if not quiet:  # ``quiet``: the caller meets the same error on its own path, and says it there
+                    print(f"warning: {exc}", file=sys.stderr)
 
         thread = threading.Thread(target=run, name=f"lacqa-{getattr(step, '__name__', 'warm').replace('_', '-')}", daemon=True)
         thread.start()

@@ -54,6 +54,15 @@ class Server:
             time.sleep(0.01)
         return self
 
+    def wait_started(self, timeout: float) -> bool:
+        """Block until the server accepts connections (or ``timeout`` seconds, or it stopped); True when up."""
+        t_end = time.monotonic() + timeout
+        while not self._uvicorn.started:
+            if time.monotonic() > t_end or getattr(self._uvicorn, "should_exit", False):
+                return False
+            time.sleep(0.05)
+        return True
+
     def close(self) -> None:
         self._cleanup()
         self._uvicorn.should_exit = True

@@ -627,7 +627,8 @@ def launch(settings: Settings | None = None, assistant: Any = None, block: bool 
     assistant = assistant or Assistant(settings)
     if warm:  # models load while the page is laid out and the server starts
         assistant.warm_in_background(assistant.warm_models)
-    demo = build_ui(assistant)
+    serving = threading.Event()  # set once the server is up and the index loaded: example questions wait for it
+    demo = build_ui(assistant, book=ExampleBook(assistant, want=3, ready=serving))
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=1)  # a busy moment waits, not refused
     blocked = [str(Path(x).resolve()) for x in (settings.sources_dir, settings.index_dir, settings.models_dir,
                                                 settings.data_dir)]
@@ -643,7 +644,14 @@ def launch(settings: Settings | None = None, assistant: Any = None, block: bool 
         print(f"warning: serving on {settings.host} without an API key: anyone who can reach it may ask "
               "(set LACQA_API_KEY to require one for /v1)")
     print(f"lacqa: web chat at {server.url} \u00b7 OpenAI-compatible API at {server.url}v1")
-    assistant.warm_in_background(assistant.warm_index)  # the app is laid out: the index's tables load while users type
+    def after_start() -> None:  # the app is laid out: the index's tables load while users type, then the examples
+        try:
+            server.wait_started(60.0)
+            assistant.warm_index()
+        finally:
+            serving.set()
+
+    assistant.warm_in_background(after_start)
     if block:
         server.run()
     else:

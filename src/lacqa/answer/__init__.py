@@ -79,6 +79,14 @@ def gather_evidence(
     return hits, selection
 
 
+def prompt_prefix(generator: Generator) -> str:
+    """The start that every prompt ``build_prompt`` writes for this generator shares (read ahead at warm-up)."""
+    if not generator.has_chat_template:
+        return FEW_SHOT
+    a, b = generator.chat_prompt(SYSTEM, "Quotes:\n[1] a"), generator.chat_prompt(SYSTEM, "Quotes:\n[1] b")
+    return a[: next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))]
+
+
 def build_prompt(question: str, evidence: list[Evidence], generator: Generator) -> str:
     passage = " ".join(" ".join(e.quote.split()) for e in evidence)
     if generator.has_chat_template:
