@@ -151,6 +151,15 @@ def _read_text(data: bytes) -> Reading:
     return Reading([decode_text(data)])
 
 
+def _read_markdown(data: bytes) -> Reading:
+    """A Markdown file as its rendered text (links and emphasis to words, badges dropped, tables as rows), in parts
+    at its headings."""
+    from .markdown import read_markdown
+
+    parts, sections, title = read_markdown(decode_text(data))
+    return Reading(parts, title, sections)
+
+
 def _read_html(data: bytes) -> Reading:
     from .html import html_to_text
 
@@ -198,7 +207,7 @@ def _read_pdf(data: bytes) -> Reading:
 
 
 READERS: dict[str, Callable[[bytes], Reading]] = {
-    ".txt": _read_text, ".md": _read_text, ".markdown": _read_text,
+    ".txt": _read_text, ".md": _read_markdown, ".markdown": _read_markdown,
     ".html": _read_html, ".htm": _read_html, ".pdf": _read_pdf,
     ".docx": _read_docx, ".epub": _read_epub,
 }

@@ -26,7 +26,7 @@ from ..verify import MARK, fact_supported, normalize, verify_draft
 from .checks import Outcome, Reason, decide, decide_open
 from .ranker import Ranker
 from .span import SpanReader
-from .shapes import (CONTEXT_WEIGHT, Pick, Shape, announced_picks, announces_list, asks_for_several, document_pool,
+from .shapes import (ANNOUNCER_RANKS, CONTEXT_WEIGHT, Pick, Shape, announced_picks, announces_list, asks_for_several, document_pool,
                      open_points, ranked_pool, section_picks, shape_of)
 
 FEW_SHOT = """Each answer below is copied from its passage.
@@ -429,18 +429,19 @@ def open_answer(
     if shape in (Shape.LIST, Shape.EXPLAIN) and "sections" not in settings.ablate:
         picks = section_picks(shape, question, pool, generation, retriever.embedder.embed_query, settings,
                               term_stats(generation), named)
+    ranked = pool
+    if point_ranker is not None and not selection.ranked and shape is not Shape.SUMMARY and not picks:
+        t_rank = time.perf_counter()  # hand scores: the learned ranker re-scores them
+        ranked = ranked_pool(question, pool, generation, point_ranker,
+                             context=CONTEXT_WEIGHT if shape is Shape.EXPLAIN and "point_context" not in
+                             settings.ablate else 0.0)
+        timings["open_rank"] = time.perf_counter() - t_rank
     if not picks and shape in (Shape.LIST, Shape.EXPLAIN) and "announced" not in settings.ablate:
-        picks = announced_picks(shape, pool, generation, settings)
+        picks = announced_picks(shape, ranked, generation, settings, top=ANNOUNCER_RANKS)
     if not picks and sections_only:
         return None
     if not picks:
-        if point_ranker is not None and not selection.ranked and shape is not Shape.SUMMARY:  # hand scores: re-score
-            t_rank = time.perf_counter()
-            pool = ranked_pool(question, pool, generation, point_ranker,
-                               context=CONTEXT_WEIGHT if shape is Shape.EXPLAIN and "point_context" not in
-                               settings.ablate else 0.0)
-            timings["open_rank"] = time.perf_counter() - t_rank
-        picks = open_points(shape, question, pool, generation, qvec, settings, named)
+        picks = open_points(shape, question, ranked, generation, qvec, settings, named)
     if len(picks) < 2:
         return None
     evidence = [p.evidence for p in picks]

@@ -34,6 +34,8 @@ _NUMBERED = [  # (style, pattern); the style names a marker shape, its level is 
     ("letter", re.compile(r"^([A-Za-z])[.)]\s+(.+)$")),
 ]
 BULLET = re.compile(r"^(?:[-*\u2022\u2013\u2014]+|\d+[.)]|\([a-z0-9]+\))\s+")
+#: a table row as the Word and Markdown readers write it
+ROW = re.compile(r"^\|.*\|$")
 _END = re.compile(r"[.!?;,]$")
 MAX_HEADING_WORDS = 14
 MAX_PLAIN_WORDS = 8
@@ -112,8 +114,14 @@ def units(text: str, heads: list[Heading], i: int) -> tuple[int, list[Unit]]:
             stop = subs[n + 1].start if n + 1 < len(subs) else end
             out.append(Unit(x.end, stop, re.sub(r"\s+", " ", x.title)))
         return end, out
-    items = [Unit(h.end + s, h.end + e, None) for s, e, raw in _lines(text[h.end : end])
-             if BULLET.match(raw.strip()) and len(terms(raw)) >= 3]
+    lines = [(s, e, raw, marker(raw)) for s, e, raw in _lines(text[h.end : end])]
+    # the first item's kind (sub-items pass); a section without bulleted items: the rows of its table, less the header
+    kind = next((m for _, _, _, m in lines if m is not None and m != "|"), None)
+    if kind is None and any(m == "|" for _, _, _, m in lines):
+        kind = "|"
+        lines = [x for n, x in enumerate(lines) if not (x[3] == "|" and (n == 0 or lines[n - 1][3] != "|"))]
+    items = [Unit(h.end + s, h.end + e, None) for s, e, raw, m in lines
+             if kind is not None and m == kind and len(terms(raw)) >= 3]
     return end, items
 
 
@@ -121,18 +129,43 @@ def units(text: str, heads: list[Heading], i: int) -> tuple[int, list[Unit]]:
 MAX_ANNOUNCED = 12
 
 
+def marker(line: str) -> str | None:
+    """The kind of item mark a line opens with: its bullet characters, a number style ("1.", "(a)"), "|" for a table
+    row, None for a line that is no item. Items of one list share a kind; a line with another kind inside the list
+    is a sub-item (cleaning strips the indentation that showed it)."""
+    line = line.strip()
+    m = BULLET.match(line)
+    if m:
+        mark = m.group().strip()
+        return "number" if mark[0].isdigit() else "paren" if mark.startswith("(") else mark
+    return "|" if ROW.match(line) else None
+
+
 def announced(text: str, start: int, end: int) -> list[Unit]:
     """The items of the list a sentence announces: a sentence that ends its line with a colon ("The goals of
     China's policy ... are:", "We own three solar installations ...:") says what follows it, the bulleted or
-    numbered lines right after it (blank lines between them allowed; the first other line ends the list)."""
+    numbered lines or table rows right after it (blank lines between them allowed; the first line that is no
+    item ends the list). Items are those at the level of the first (sub-items under them are passed over); a
+    table's first row is its header."""
     if not text[start:end].rstrip().endswith(":"):
         return []
     nl = text.find("\n", end)
     if nl < 0 or text[end:nl].strip():
         return []
     out: list[Unit] = []
+    kind = None
+    rows = 0
     for s, e, raw in _lines(text[nl:]):
-        if not BULLET.match(raw.strip()) or len(terms(raw)) < 3 or len(out) >= MAX_ANNOUNCED:
+        mark = marker(raw)
+        if mark is None or len(out) >= MAX_ANNOUNCED:
+            break
+        kind = kind or mark
+        if mark != kind:
+            continue  # a sub-item
+        rows += 1
+        if kind == "|" and rows == 1:
+            continue  # the header row
+        if len(terms(raw)) < 3:
             break
         out.append(Unit(nl + s, nl + e, None))
     return out

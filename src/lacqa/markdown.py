@@ -1,0 +1,142 @@
+"""Markdown (.md) to text: what a reader of the rendered page sees, cut into parts at headings.
+
+A README or a notes folder is read as a person reads it rendered, not as its markup: a quote, a point of an
+open answer and the ranker's input are sentences, not ``[![Build Status](https://...)](https://...)``.
+
+* Headings stay as lines with their ``#`` marks (the outline reader of ``answer/sections.py`` reads them) and open a
+  new part; each part records the heading it stands under, so a citation names its section.
+* A paragraph is one line: its wrapped lines joined by spaces, links and emphasis reduced to their words, inline
+  code to its text, images (badges, logos) and inline HTML dropped.
+* A list item is a line with a bullet, or its number for an ordered list. Lines lose their indentation when the text
+  is cleaned, so depth is kept in the bullet: ``- `` at the top level, ``* `` below it, then ``• `` and ``– ``
+  (``answer/sections.py`` reads the items of one list at the level of its first).
+* A table is one line per row, ``| cell | cell |``, as the Word reader writes them; the rule row is dropped.
+* A code block keeps its lines (commands are what a "how do I ..." question wants), without the fences.
+* An HTML block is read by the HTML reader; a paragraph or item made only of links (a table of contents, a
+  row of navigation links) is navigation and is dropped.
+
+Parsing is markdown-it-py's CommonMark (with tables), which bounds nesting itself, so no input can exhaust the stack.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: the bullet of a list item at each depth (the last one repeats below)
+BULLETS = ("- ", "* ", "\u2022 ", "\u2013 ")
+#: nesting markdown-it follows (block quotes, lists) before it reads the rest as text
+MAX_NESTING = 40
+
+
+def _parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"maxNesting": MAX_NESTING}).enable("table")
+    return md
+
+
+def inline_text(token: Any) -> tuple[str, bool]:
+    """The words of an inline token, and whether anything but links (and spaces) was in it."""
+    out: list[str] = []
+    plain = False
+    depth = 0  # inside a link
+    for child in token.children or ():
+        kind = child.type
+        if kind == "link_open":
+            depth += 1
+        elif kind == "link_close":
+            depth = max(0, depth - 1)
+        elif kind in ("text", "code_inline"):
+            out.append(child.content)
+            plain = plain or (depth == 0 and bool(child.content.strip(" |·•-–—,;:/")))
+        elif kind == "softbreak":
+            out.append(" ")
+        elif kind == "hardbreak":
+            out.append("\n")
+        # images, inline HTML and emphasis markers add no words
+    text = "\n".join(" ".join(line.split()) for line in "".join(out).split("\n"))
+    return text.strip(), plain
+
+
+def read_markdown(text: str) -> tuple[list[str], list[str | None], str | None]:
+    """The rendered text of a Markdown file in parts (one per heading's stretch), their section titles, and the
+    first top-level heading as the title."""
+    from .html import html_to_text
+
+    tokens = _parser().parse(text)
+    parts: list[str] = []
+    sections: list[str | None] = []
+    lines: list[str] = []
+    section: str | None = None
+    title: str | None = None
+    lists: list[list[int]] = []  # per open list: [next number] (or [-1] for bullets)
+    row: list[str] | None = None
+    cell: str | None = None
+    heading: int | None = None
+    item_start = False  # the next paragraph is the first of a list item: it takes the bullet
+
+    def flush() -> None:
+        if any(line.strip() for line in lines):
+            parts.append("\n".join(lines))
+            sections.append(section)
+        lines.clear()
+
+    for tok in tokens:
+        kind = tok.type
+        if kind == "heading_open":
+            heading = int(tok.tag[1:])
+        elif kind == "heading_close":
+            heading = None
+        elif kind in ("bullet_list_open", "ordered_list_open"):
+            start = int(tok.attrs.get("start", 1) or 1) if kind == "ordered_list_open" else -1
+            lists.append([start])
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            if lists:
+                lists.pop()
+        elif kind == "list_item_open":
+            item_start = True
+        elif kind == "tr_open":
+            row = []
+        elif kind == "tr_close":
+            if row is not None and any(c for c in row):
+                lines.append("| " + " | ".join(row) + " |")
+            row = None
+        elif kind in ("th_open", "td_open"):
+            cell = ""
+        elif kind in ("th_close", "td_close"):
+            if row is not None:
+                row.append(cell or "")
+            cell = None
+        elif kind == "inline":
+            words, plain = inline_text(tok)
+            if cell is not None:
+                cell = words
+                continue
+            if heading is not None:
+                if words:
+                    flush()
+                    section = words
+                    title = title or (words if heading == 1 else None)
+                    lines.append("#" * heading + " " + words)
+                continue
+            bullet = ""
+            if item_start and lists:
+                number = lists[-1][0]
+                bullet = BULLETS[min(len(lists), len(BULLETS)) - 1] if number < 0 else f"{number}. "
+                if number >= 0:
+                    lists[-1][0] += 1
+            item_start = False
+            if not words or not plain:  # empty, or nothing but links: navigation
+                continue
+            for n, line in enumerate(words.split("\n")):
+                if line.strip():
+                    lines.append((bullet if n == 0 else "") + line)
+        elif kind in ("fence", "code_block"):
+            lines.extend(line.rstrip() for line in tok.content.split("\n") if line.strip())
+        elif kind == "html_block":
+            body, _ = html_to_text(tok.content)
+            lines.extend(line.strip() for line in body.split("\n") if line.strip())
+    flush()
+    if not parts:
+        raise ValueError("Markdown file has no text")
+    return parts, sections, title
