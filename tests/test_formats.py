@@ -226,8 +226,7 @@ The salt flat of Uyuni lies at 3,656 metres above sea level.
 Measured in 1998.
 
 Llamas carried salt blocks to the valleys.
-Year
-Tonnes
+| Year | Tonnes |
 
 Atacama
 The Atacama desert is the driest non-polar desert in the world.
@@ -236,7 +235,7 @@ line two
 
 Puna
 The Puna de Atacama is a high plateau shared by Chile and Argentina."""
-BOOK_SECTIONS = {"Chapter 1: Uyuni": ("Uyuni\nThe salt", "Tonnes"), "Chapter 2: Atacama": ("Atacama\nThe", "line two"),
+BOOK_SECTIONS = {"Chapter 1: Uyuni": ("Uyuni\nThe salt", "| Year | Tonnes |"), "Chapter 2: Atacama": ("Atacama\nThe", "line two"),
                  "Chapter 3: Puna": ("Puna\nThe Puna", "Argentina.")}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -184,21 +185,51 @@ def test_html_nested_10000_divs_deep_keeps_its_text(depth: int) -> None:
     assert report.skipped == [] and report.documents == 2
 
 
-def walk_recursive(node, parts: list[str]) -> None:  # type: ignore[no-untyped-def]
-    """The recursive walk html.py had before it became iterative: the reference for the same text."""
-    from lacqa.html import _BLOCKS
+def walk_recursive(node, parts: list[str], lists: list[list[int]] | None = None,  # type: ignore[no-untyped-def]
+                   row: list[int] | None = None, state: dict[str, bool] | None = None) -> None:
+    """The walk written recursively, as html.py had it before it became iterative (a block is a line; an item
+    line opens with its bullet or number, a heading with its marks, a table row is one line between bars): the
+    reference the iterative walk must give the same text as."""
+    from lacqa.html import _BLOCKS, _HEADINGS, BULLETS, _start
 
+    lists = [] if lists is None else lists
+    state = {"marked": False} if state is None else state
     child = node.child
     while child is not None:
-        if child.tag == "-text":
-            parts.append(child.text_content or "")
-        elif child.tag not in ("-comment",):
-            block = child.tag in _BLOCKS
-            if block:
-                parts.append("\n")
-            walk_recursive(child, parts)
-            if block:
-                parts.append("\n")
+        tag = child.tag
+        if tag == "-text":
+            text = child.text_content or ""
+            parts.append(re.sub(r"[\r\n]+", " ", text) if row is not None else text)  # a row is one line
+            state["marked"] = state["marked"] and not (child.text_content or "").strip()
+        elif tag != "-comment":
+            if tag == "tr" and row is None:
+                parts.append("\n| ")
+                walk_recursive(child, parts, lists, [0], state)
+                parts.append(" |")
+            elif tag in ("td", "th") and row is not None:
+                parts.append(" | " if row[0] else "")
+                row[0] += 1
+                walk_recursive(child, parts, lists, row, state)
+            elif tag in ("ul", "ol"):
+                sep = " " if row is not None else "\n"
+                parts.append(sep)
+                walk_recursive(child, parts, [*lists, [_start(child) if tag == "ol" else -1]], row, state)
+                parts.append(sep)
+            elif tag in _BLOCKS and not (state["marked"] and tag not in ("li", *_HEADINGS)):
+                sep = " " if row is not None else "\n"
+                parts.append(sep)
+                if row is None and tag == "li" and lists:
+                    number = lists[-1][0]
+                    parts.append(BULLETS[min(len(lists), len(BULLETS)) - 1] if number < 0 else f"{number}. ")
+                    lists[-1][0] += number >= 0
+                    state["marked"] = True
+                elif row is None and tag in _HEADINGS:
+                    parts.append("#" * int(tag[1]) + " ")
+                    state["marked"] = True
+                walk_recursive(child, parts, lists, row, state)
+                parts.append(sep)
+            else:
+                walk_recursive(child, parts, lists, row, state)
         child = child.next
 
 

@@ -1,4 +1,8 @@
-"""HTML to text with selectolax: drop site chrome by tag and by class/id, keep block structure."""
+"""HTML to text with selectolax: drop site chrome by tag and by class/id, keep block structure.
+
+The structure a reader sees stays in the text, as the Markdown reader writes it: a heading is a line opened by its
+``#`` marks, a list item a line opened by a bullet (by depth) or its number, a table row one line ``| cell | cell |``.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,20 @@ _BLOCKS = {
     "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol",
     "table", "tr", "blockquote", "pre", "dd", "dt", "figcaption", "br", "hr", "td", "th", "body",
 }
+
+
+#: the mark of a list item at each depth (the last repeats below), as the Markdown reader writes them: cleaning
+#: strips indentation, so depth is kept in the bullet (answer/sections.py reads the items of one level)
+BULLETS = ("- ", "* ", "\u2022 ", "\u2013 ")
+_HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+def _start(node) -> int:  # type: ignore[no-untyped-def]
+    """The first number of an ordered list (its ``start``), 1 when it has none that reads as a number."""
+    try:
+        return max(0, int(str(node.attributes.get("start") or 1)))
+    except ValueError:
+        return 1
 
 
 def html_to_text(html: str) -> tuple[str, str | None]:
@@ -98,6 +116,7 @@ def _text(  # type: ignore[no-untyped-def]
     text = "".join(parts)
     text = re.sub(r"[ \t\u00a0]+", " ", text)
     text = re.sub(r" *\n *", "\n", text)
+    text = re.sub(r"(?m)^(?:\|[ |]*\||[-*\u2022\u2013]|\d+\.|#{1,6})$\n?", "", text)  # rows, items, headings without text
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
@@ -110,22 +129,33 @@ def _walk(  # type: ignore[no-untyped-def]
     ``found``. With ``flow``, line breaks in text outside <pre> are spaces, as a browser shows them (a
     hard-wrapped chapter file is not cut into lines where its source was wrapped)."""
     stack = [root.child]  # each entry: the next sibling to visit at one depth (None when done)
-    closing: list[bool] = [False]  # whether leaving that depth closes a block
+    closing: list[str] = [""]  # what leaving that depth closes: "block", "row", "list" or nothing
     pres: list[bool] = [False]  # whether that depth is a <pre>'s inside (only kept with ``flow``)
+    lists: list[list[int]] = []  # open lists, innermost last: [next number], or [-1] for bullets
+    cells: list[int] = []  # the open table row (one at most: a table inside a cell is read as the cell's text)
+    marked = False  # an item's or heading's mark was just written: no text after it yet
     in_pre = 0
     while stack:
         node = stack[-1]
         if node is None:
             stack.pop()
-            if closing.pop():
-                parts.append("\n")
+            kind = closing.pop()
+            if kind == "row":
+                cells.pop()
+                parts.append(" |")
+            elif kind == "block":
+                parts.append(" " if cells else "\n")
+            elif kind == "list" and lists:
+                lists.pop()
+                parts.append(" " if cells else "\n")
             if flow and pres.pop():
                 in_pre -= 1
             continue
         stack[-1] = node.next
         if node.tag == "-text":
             text = node.text_content or ""
-            parts.append(_FLOW.sub(" ", text) if flow and not in_pre else text)
+            parts.append(_FLOW.sub(" ", text) if (flow or cells) and not in_pre else text)  # a row stays one line
+            marked = marked and not text.strip()
         elif node.tag != "-comment":
             if anchors and found is not None:
                 anchor = node.id or (node.attributes.get("name") if node.tag == "a" else None)
@@ -133,11 +163,35 @@ def _walk(  # type: ignore[no-untyped-def]
                     parts.append(_MARK)
                     found.append(anchor)
                     anchors.discard(anchor)  # the first element with it only
-            block = node.tag in _BLOCKS
-            if block:
-                parts.append("\n")
+            tag = node.tag
+            kind = "block" if tag in _BLOCKS else ""
+            if tag == "tr" and not cells:  # a row: one line, its cells between bars
+                parts.append("\n| ")
+                cells.append(0)
+                kind = "row"
+            elif tag in ("td", "th") and cells:
+                parts.append(" | " if cells[-1] else "")
+                cells[-1] += 1
+                kind = ""
+            elif tag in ("ul", "ol"):
+                lists.append([_start(node) if tag == "ol" else -1])
+                parts.append(" " if cells else "\n")
+                kind = "list"
+            elif kind and marked and tag not in ("li", *_HEADINGS):
+                kind = ""  # a paragraph that opens an item (<li><p>...): its text follows the item's mark
+            elif kind:
+                parts.append(" " if cells else "\n")
+                if not cells and tag == "li" and lists:  # the item's mark, its depth in the bullet
+                    number = lists[-1][0]
+                    parts.append(BULLETS[min(len(lists), len(BULLETS)) - 1] if number < 0 else f"{number}. ")
+                    if number >= 0:
+                        lists[-1][0] += 1
+                    marked = True
+                elif not cells and tag in _HEADINGS and not flow:  # a book's chapters: sections from its contents
+                    parts.append("#" * int(tag[1]) + " ")
+                    marked = True
             stack.append(node.child)
-            closing.append(block)
+            closing.append(kind)
             if flow:
                 pres.append(node.tag in ("pre", "textarea", "listing"))
                 in_pre += pres[-1]
