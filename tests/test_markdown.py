@@ -124,3 +124,26 @@ def test_a_section_holding_only_a_table_has_its_rows_as_items() -> None:
     plain = "# Notes\n\n## Background\nThe first paragraph has words.\nThe second paragraph has words too."
     heads = headings(plain)
     assert units(plain, heads, 1)[1] == []  # lines that are no items are no units
+
+
+def test_a_readme_without_a_top_heading_is_named_by_its_file(tmp_path: Path) -> None:
+    path = tmp_path / "tidepool.md"
+    path.write_text("![logo](logo.png)\n\nTidepool records tides.\n\n## More About Tidepool\n\nIt reads gauges.\n")
+    doc = parse(SourceFile(path, "tidepool.md", path.read_bytes(), "0" * 64))
+    assert doc.title == "tidepool"  # not its first lower heading
+
+
+def test_a_point_from_a_table_row_shows_its_cells_without_the_outer_bars() -> None:
+    from types import SimpleNamespace
+
+    from lacqa.answer.shapes import _unmarked
+    from lacqa.store import Sentence
+
+    text = "| torch.mp | Python multiprocessing, with shared memory. Useful for loading |\n- an item of a list"
+    gen = SimpleNamespace(documents={"d": SimpleNamespace(text=text)})
+    row = text.index(" Useful")
+    shown = [_unmarked(gen, Sentence(0, "d", a, b)) for a, b in  # type: ignore[arg-type]
+             ((0, row), (row + 1, text.index("\n")), (0, text.index("\n")), (text.index("- an"), len(text)))]
+    assert [text[s.start : s.end] for s in shown] == [
+        "torch.mp | Python multiprocessing, with shared memory.", "Useful for loading",
+        "torch.mp | Python multiprocessing, with shared memory. Useful for loading", "an item of a list"]

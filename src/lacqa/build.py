@@ -34,7 +34,7 @@ from .vector_cache import VectorCache
 from .vector_store import VectorStore, make_store
 
 # Bump when cleaning, chunking or sentence-cutting rules change: every document is re-parsed and re-cut (vectors
-# are reused by text hash). 6: HTML keeps headings, list items and table rows as marked lines; 5: Markdown read as its rendered text (markdown.py); 4: chunks cut on offsets (a piece recurring within a chunk's reach was misplaced
+# are reused by text hash). 6: HTML keeps headings, list items and table rows as marked lines, a Markdown file without a "# " title is named by its file; 5: Markdown read as its rendered text (markdown.py); 4: chunks cut on offsets (a piece recurring within a chunk's reach was misplaced
 # or crashed the build); 3: sentences run over lines that only wrap a paragraph.
 CLEANER_VERSION = 6
 

@@ -28,7 +28,8 @@ class Reading:
     """What a reader found in a file: its text in parts, and what it knows about them."""
 
     parts: list[str]  #: text of each part, in order (joined by blank lines in the stored text)
-    title: str | None = None  #: the title the file itself records (PDF metadata, Word core properties, dc:title)
+    title: str | None = None  #: the title the file itself records (PDF metadata, Word core properties, dc:title);
+    #: "" when the reader knows it records none (then the file's name, not a line of its text, names it)
     sections: list[str | None] | None = None  #: per part, the title of the section it belongs to (Word, EPUB)
     paged: bool = False  #: parts are printed pages: lines repeated on most of them are dropped, pages recorded
     web: bool = True  #: the text may hold web-capture boilerplate (menus, share bars, footers) to clean away
@@ -232,7 +233,8 @@ def parse(file: SourceFile) -> Document:
     try:
         text, spans, kept = _clean(reading.parts, repeats=reading.paged, web=reading.web)
         candidates = kept if reading.web else [line for line in kept if not line.text.startswith("| ")]
-        title = reading.title or find_title(candidates) or Path(file.source).stem  # a table row is no title
+        # a table row is no title; a reader's "" means the file has none of its own (a README without a "# " line)
+        title = (reading.title if reading.title is not None else find_title(candidates)) or Path(file.source).stem
         headings = set(reading.sections or ())  # a heading is no byline ('Executive Summary' reads as a name)
         date, author = find_metadata([line for line in kept if line.text not in headings], title)
         sections = _sections(spans, reading.sections)

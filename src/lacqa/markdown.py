@@ -60,7 +60,7 @@ def inline_text(token: Any) -> tuple[str, bool]:
 
 def read_markdown(text: str) -> tuple[list[str], list[str | None], str | None]:
     """The rendered text of a Markdown file in parts (one per heading's stretch), their section titles, and the
-    first top-level heading as the title."""
+    first top-level heading as the title ("" when it has none)."""
     from .html import html_to_text
 
     tokens = _parser().parse(text)
@@ -137,4 +137,6 @@ def read_markdown(text: str) -> tuple[list[str], list[str | None], str | None]:
             body, _ = html_to_text(tok.content)
             lines.extend(line.strip() for line in body.split("\n") if line.strip())
     flush()
-    return parts, sections, title  # no parts: the loader skips the file, "no text left after cleaning"
+    # no top-level heading: "" (the file has no title of its own: the loader names it by its file, not by a lower
+    # heading); no parts: the loader skips the file, "no text left after cleaning"
+    return parts, sections, title or ""

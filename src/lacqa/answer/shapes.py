@@ -28,7 +28,7 @@ from ..store import Generation, Sentence
 from ..text import terms
 from ..types import Evidence
 from .ranker import Ranker
-from .sections import BULLET, ROW, announced, best_section, first_statement
+from .sections import BULLET, announced, best_section, first_statement
 
 
 class Shape(str, Enum):
@@ -355,8 +355,10 @@ def _unmarked(generation: Generation, s: Sentence) -> Sentence:
     """An item line's sentence without its bullet or number ("- Meridian Subsea Ltd: ..."): the bullet of
     the answer takes its place."""
     text = generation.documents[s.doc_id].text[s.start : s.end]
-    if ROW.match(text) and len(text) > 4:  # a table row: its cells, without the outer bars
-        return Sentence(s.sent_id, s.doc_id, s.start + 2, s.end - 2)
+    if text.startswith("| ") or text.endswith(" |"):  # (a piece of) a table row: its cells, without the outer bars
+        a = 2 if text.startswith("| ") else 0
+        b = 2 if text.endswith(" |") else 0
+        return Sentence(s.sent_id, s.doc_id, s.start + a, s.end - b) if len(text) > a + b + 3 else s
     m = BULLET.match(text)
     return Sentence(s.sent_id, s.doc_id, s.start + m.end(), s.end) if m and m.end() < s.end - s.start else s
 
