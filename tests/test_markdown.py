@@ -147,3 +147,11 @@ def test_a_point_from_a_table_row_shows_its_cells_without_the_outer_bars() -> No
     assert [text[s.start : s.end] for s in shown] == [
         "torch.mp | Python multiprocessing, with shared memory.", "Useful for loading",
         "torch.mp | Python multiprocessing, with shared memory. Useful for loading", "an item of a list"]
+
+
+def test_front_matter_is_metadata_not_text() -> None:
+    note = '---\ntitle: "Harbour notes"\ntags:\n  - tide\n---\n\nThe gauges read the tide every minute.\n'
+    parts, sections, title = read_markdown(note)
+    assert title == "Harbour notes" and parts == ["The gauges read the tide every minute."]
+    ruled = "---\n\nA page that opens with a rule.\n\n---\n\nAnd has text after it.\n"  # no key: value lines
+    assert "A page that opens with a rule." in "\n".join(read_markdown(ruled)[0])

@@ -12,6 +12,7 @@ open answer and the ranker's input are sentences, not ``[![Build Status](https:/
   (``answer/sections.py`` reads the items of one list at the level of its first).
 * A table is one line per row, ``| cell | cell |``, as the Word reader writes them; the rule row is dropped.
 * A code block keeps its lines (commands are what a "how do I ..." question wants), without the fences.
+* A YAML front-matter block at the start is metadata: dropped, its ``title`` the document's title.
 * An HTML block is read by the HTML reader; a paragraph or item made only of links (a table of contents, a
   row of navigation links) is navigation and is dropped.
 
@@ -20,6 +21,7 @@ Parsing is markdown-it-py's CommonMark (with tables), which bounds nesting itsel
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 #: the bullet of a list item at each depth (the last one repeats below)
@@ -58,11 +60,34 @@ def inline_text(token: Any) -> tuple[str, bool]:
     return text.strip(), plain
 
 
+_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+#: front matter is looked for in this many characters at the start of a file
+FRONT_MAX = 8192
+
+
+def front_matter(text: str) -> tuple[str, str | None]:
+    """A YAML front-matter block at the very start (``---`` lines around ``key: value`` lines, as Jekyll, Hugo and
+    Obsidian notes have it) is metadata, not text: the text without it, and its ``title`` if it has one. The block
+    is read line by line (``title: ...``), not as YAML: nothing in it is run or typed."""
+    m = _FRONT.match(text[:FRONT_MAX])
+    if not m or not all(":" in line or not line.strip() or line.startswith((" ", "-", "\t", "#"))
+                        for line in m.group(1).split("\n")):
+        return text, None
+    title = None
+    for line in m.group(1).split("\n"):
+        key, _, value = line.partition(":")
+        if key.strip().lower() == "title" and value.strip():
+            title = value.strip().strip("'\"").strip() or None
+            break
+    return text[m.end():], title
+
+
 def read_markdown(text: str) -> tuple[list[str], list[str | None], str | None]:
     """The rendered text of a Markdown file in parts (one per heading's stretch), their section titles, and the
     first top-level heading as the title ("" when it has none)."""
     from .html import html_to_text
 
+    text, title_field = front_matter(text)
     tokens = _parser().parse(text)
     parts: list[str] = []
     sections: list[str | None] = []
@@ -139,4 +164,4 @@ def read_markdown(text: str) -> tuple[list[str], list[str | None], str | None]:
     flush()
     # no top-level heading: "" (the file has no title of its own: the loader names it by its file, not by a lower
     # heading); no parts: the loader skips the file, "no text left after cleaning"
-    return parts, sections, title or ""
+    return parts, sections, title_field or title or ""
