@@ -26,8 +26,8 @@ from ..verify import MARK, fact_supported, normalize, verify_draft
 from .checks import Outcome, Reason, decide, decide_open
 from .ranker import Ranker
 from .span import SpanReader
-from .shapes import (ANNOUNCER_RANKS, CONTEXT_WEIGHT, Pick, Shape, announced_picks, announces_list, asks_for_several, document_pool,
-                     open_points, ranked_pool, section_picks, shape_of)
+from .shapes import (ANNOUNCER_RANKS, CONTEXT_WEIGHT, Pick, Shape, announced_picks, announces_list, asks_for_several,
+                     document_pool, open_points, ranked_pool, section_picks, shape_of)
 
 FEW_SHOT = """Each answer below is copied from its passage.
 

@@ -328,7 +328,7 @@ def section_picks(
 ANNOUNCER_RANKS = 3
 
 
-def announces_list(pool: Sequence[tuple[float, Sentence]], generation: Generation, top: int = ANNOUNCER_RANKS) -> bool:
+def announces_list(pool: Sequence[tuple[float, Sentence]], generation: Generation, top: int = 1) -> bool:
     """Whether one of the best candidates announces a list of at least two items (then a fact question is
     answered with the list: the announcing sentence alone says nothing)."""
     return any(len(announced(generation.documents[s.doc_id].text, s.start, s.end)) >= 2 for _, s in pool[:top])
