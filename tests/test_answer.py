@@ -348,13 +348,14 @@ def test_a_who_draft_without_a_new_name_gives_way_to_the_quote(small_library) ->
     assert not ans.abstained and ans.mode == "quoted" and "Ana Lopez" in ans.text
 
 
-def test_a_document_the_question_names_is_found_by_title_or_author(small_library) -> None:  # type: ignore[no-untyped-def]
+def test_a_document_the_question_names_is_found_by_title_author_or_file(small_library) -> None:  # type: ignore[no-untyped-def]
     from lacqa.answer import term_stats
-    from lacqa.evidence import _named_documents
+    from lacqa.evidence import _named_documents, named_document
 
     a = small_library({
         "paper.txt": "China's Policy Paper on Andean Trade\n\nIt commits China to the Five Principles in its trade.\n",
         "digest.txt": "Weekly digest\n\nBy Rosa Quispe\n\nChina commits to principles of open trade, says the digest.\n",
+        "tidelock.md": "# Coordinate access. Keep your code simple.\n\nLocks are advisory on Unix systems.\n",
     }, filler=True)
     gen = a.generation()
     docs = {d.source: d.doc_id for d in gen.documents.values()}
@@ -363,6 +364,8 @@ def test_a_document_the_question_names_is_found_by_title_or_author(small_library
     assert list(named) == [docs["paper.txt"]]
     assert list(_named_documents("What does Rosa Quispe's article say about trade?", gen, stats)) == [docs["digest.txt"]]
     assert _named_documents("Which principles does China commit to?", gen, stats) == {}  # no document named
+    # by its file: the title of tidelock.md is its tagline
+    assert named_document("Summarize the caveats the tidelock README gives.", gen, stats) == docs["tidelock.md"]
 
 
 def test_a_draft_asserting_the_questions_premise_gives_way_to_the_quote(small_library) -> None:  # type: ignore[no-untyped-def]

@@ -88,19 +88,6 @@ def test_a_question_may_name_the_document_by_its_date_and_agency(small_library) 
     assert "leader" not in by_source["report.txt"], "the dateline's agency counts, not the text after it"
 
 
-def test_a_question_may_name_the_document_by_its_file(small_library) -> None:  # type: ignore[no-untyped-def]
-    from lacqa.answer import term_stats
-    from lacqa.evidence import named_document
-
-    a = small_library({
-        "tidelock.md": "# Coordinate access. Keep your code simple.\n\nLocks are advisory on Unix systems.\n",
-        "notes.txt": "Harbour notes\n\nThe harbour locks open at high water.\n",
-    }, filler=True)
-    g = a.generation()
-    docs = {d.source: d.doc_id for d in g.documents.values()}
-    assert named_document("Summarize the caveats the tidelock README gives.", g, term_stats(g)) == docs["tidelock.md"]
-
-
 def test_names_the_library_says_in_other_words_are_not_unknown(small_library) -> None:  # type: ignore[no-untyped-def]
     text = "State visits\n\nIn 2013 the president visited Trinidad and Tobago, the first English-speaking Caribbean country on his tours.\n"
     a = small_library({"visits.txt": text}, filler=True)

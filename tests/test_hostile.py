@@ -190,7 +190,7 @@ def walk_recursive(node, parts: list[str], lists: list[list[int]] | None = None,
     """The walk written recursively, as html.py had it before it became iterative (a block is a line; an item
     line opens with its bullet or number, a heading with its marks, a table row is one line between bars): the
     reference the iterative walk must give the same text as."""
-    from lacqa.html import _BLOCKS, _HEADINGS, BULLETS, _start
+    from lacqa.html import _BLOCKS, _HEADINGS, _start, item_mark
 
     lists = [] if lists is None else lists
     state = {"marked": False} if state is None else state
@@ -219,9 +219,7 @@ def walk_recursive(node, parts: list[str], lists: list[list[int]] | None = None,
                 sep = " " if row is not None else "\n"
                 parts.append(sep)
                 if row is None and tag == "li" and lists:
-                    number = lists[-1][0]
-                    parts.append(BULLETS[min(len(lists), len(BULLETS)) - 1] if number < 0 else f"{number}. ")
-                    lists[-1][0] += number >= 0
+                    parts.append(item_mark(lists))
                     state["marked"] = True
                 elif row is None and tag in _HEADINGS:
                     parts.append("#" * int(tag[1]) + " ")

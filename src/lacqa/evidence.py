@@ -12,6 +12,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -162,7 +163,7 @@ def _about_document(generation: Generation, doc_id: str, head: bool = True) -> s
     held-out open set 0.375 -> 0.380 (a summary of "the portalocker README" no longer abstains), tuning 0.513 ->
     0.513, library2 and SQuAD sq10 fact questions unchanged."""
     d = generation.documents[doc_id]
-    stem = re.sub(r"[-_.]+", " ", d.source.rsplit("/", 1)[-1].rsplit(".", 1)[0])
+    stem = re.sub(r"[-_.]+", " ", PurePosixPath(d.source).stem)  # "kea-annual-report-2023", "v1.2_notes": words
     parts = [d.title, stem, d.author or "", d.date or "",
              d.text[:300] if head else " ".join(re.findall(r"\(([A-Z][\w ]{1,30})\)", d.text[:300]))]
     date = d.date or ""

@@ -27,6 +27,16 @@ BULLETS = ("- ", "* ", "\u2022 ", "\u2013 ")
 _HEADINGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
 
 
+def item_mark(lists: list[list[int]]) -> str:
+    """The mark of the next item of the innermost open list (``lists``: per open list, [next number], or [-1] for
+    bullets; the number advances): a bullet by its depth, or its number. Shared with the Markdown reader."""
+    number = lists[-1][0]
+    if number < 0:
+        return BULLETS[min(len(lists), len(BULLETS)) - 1]
+    lists[-1][0] += 1
+    return f"{number}. "
+
+
 def _start(node) -> int:  # type: ignore[no-untyped-def]
     """The first number of an ordered list (its ``start``), 1 when it has none that reads as a number."""
     try:
@@ -182,10 +192,7 @@ def _walk(  # type: ignore[no-untyped-def]
             elif kind:
                 parts.append(" " if cells else "\n")
                 if not cells and tag == "li" and lists:  # the item's mark, its depth in the bullet
-                    number = lists[-1][0]
-                    parts.append(BULLETS[min(len(lists), len(BULLETS)) - 1] if number < 0 else f"{number}. ")
-                    if number >= 0:
-                        lists[-1][0] += 1
+                    parts.append(item_mark(lists))
                     marked = True
                 elif not cells and tag in _HEADINGS and not flow:  # a book's chapters: sections from its contents
                     parts.append("#" * int(tag[1]) + " ")

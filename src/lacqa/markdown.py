@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-#: the bullet of a list item at each depth (the last one repeats below)
-BULLETS = ("- ", "* ", "\u2022 ", "\u2013 ")
+from .html import item_mark  # the marks of list items by depth, as the HTML reader writes them
+
 #: nesting markdown-it follows (block quotes, lists) before it reads the rest as text
 MAX_NESTING = 40
 
@@ -146,10 +146,7 @@ def read_markdown(text: str) -> tuple[list[str], list[str | None], str | None]:
                 continue
             bullet = ""
             if item_start and lists:
-                number = lists[-1][0]
-                bullet = BULLETS[min(len(lists), len(BULLETS)) - 1] if number < 0 else f"{number}. "
-                if number >= 0:
-                    lists[-1][0] += 1
+                bullet = item_mark(lists)
             item_start = False
             if not words or not plain:  # empty, or nothing but links: navigation
                 continue

@@ -34,8 +34,6 @@ _NUMBERED = [  # (style, pattern); the style names a marker shape, its level is 
     ("letter", re.compile(r"^([A-Za-z])[.)]\s+(.+)$")),
 ]
 BULLET = re.compile(r"^(?:[-*\u2022\u2013\u2014]+|\d+[.)]|\([a-z0-9]+\))\s+")
-#: a table row as the Word and Markdown readers write it
-ROW = re.compile(r"^\|.*\|$")
 _END = re.compile(r"[.!?;,]$")
 MAX_HEADING_WORDS = 14
 MAX_PLAIN_WORDS = 8
@@ -138,7 +136,7 @@ def marker(line: str) -> str | None:
     if m:
         mark = m.group().strip()
         return "number" if mark[0].isdigit() else "paren" if mark.startswith("(") else mark
-    return "|" if ROW.match(line) else None
+    return "|" if len(line) > 1 and line[0] == line[-1] == "|" else None  # a table row, as the readers write it
 
 
 def announced(text: str, start: int, end: int) -> list[Unit]:
