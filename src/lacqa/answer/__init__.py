@@ -429,6 +429,8 @@ def open_answer(
     if shape in (Shape.LIST, Shape.EXPLAIN) and "sections" not in settings.ablate:
         picks = section_picks(shape, question, pool, generation, retriever.embedder.embed_query, settings,
                               term_stats(generation), named)
+    if not picks and sections_only and not announces_list(pool, generation, top=len(pool)):
+        return None  # no candidate announces a list: the ranker's order cannot make one (a list has no neighbours)
     ranked = pool
     if point_ranker is not None and not selection.ranked and shape is not Shape.SUMMARY and not picks:
         t_rank = time.perf_counter()  # hand scores: the learned ranker re-scores them
