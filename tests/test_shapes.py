@@ -219,3 +219,39 @@ def test_the_open_ranker_switches_off(small_library) -> None:  # type: ignore[no
     settings: Settings = assistant.settings.model_copy(deep=True)
     settings.answer.open_ranker = False
     assert Assistant(settings, embedder=HashEmbedder()).point_ranker is None
+
+
+NOTES = {
+    "energy-notes.txt": "Energy notes\n\n" + "\n\n".join([
+        "The wind turbine on the ridge was raised in the spring of the first year of the scheme.",
+        "Members meet in the village hall on the first Monday of every month to vote on spending.",
+        "The wind turbine supplies power to the farms nearby through a buried cable.",
+        "The school roofs carry three solar arrays that the pupils helped to design.",
+        "Repairs to the wind turbine blades are paid for out of the reserve fund each year.",
+        "The bakery and the pub buy their electricity from the cooperative at a fixed price.",
+        "The wind turbine stops in storms stronger than a set limit to protect its gearbox.",
+        "A newsletter goes out to every member twice a year with the accounts attached.",
+        "The wind turbine produces most of its power between October and March each year.",
+        "Volunteers clean the solar panels by hand before the long days of summer arrive.",
+        "The cooperative hopes to add a battery store beside the wind turbine within five years.",
+        "Children from the school visit the ridge each autumn to learn how the machines work.",
+    ]) + "\n",
+}
+
+
+def test_a_summary_is_the_documents_sentences_that_speak_to_the_question(small_library) -> None:  # type: ignore[no-untyped-def]
+    """"Summarize the wind turbine in the energy notes" holds every sentence of the named document on the wind
+    turbine; one sentence per stretch of the document (``--ablate summary_stretches``) misses some."""
+    assistant = small_library(NOTES, filler=True)
+    assistant.ranker = OverlapRanker()
+    assistant.settings.answer.min_probability = 0.2  # the fake's scores are word-overlap shares, not probabilities
+    question = "Summarize the wind turbine in the energy notes."
+    a = assistant.ask(question)
+    on_it = {s for s in NOTES["energy-notes.txt"].split("\n\n") if "wind turbine" in s}
+    assert a.shape == "summary" and len(a.points) <= 8, a.text
+    assert on_it <= {c.quote for c in a.citations}, a.text
+    starts = [c.start for c in a.citations]
+    assert starts == sorted(starts), "in the document's order"
+    assistant.settings.answer.ablate.append("summary_stretches")
+    b = assistant.ask(question)
+    assert b.shape == "summary" and not on_it <= {c.quote for c in b.citations}, b.text

@@ -420,9 +420,17 @@ def summary_points(
     settings: AnswerSettings,
     named_doc: str | None,
 ) -> list[tuple[float, Sentence]]:
-    """An extractive summary: the document the question names (else the one its best candidates come from), cut
-    into equal stretches by position; from each stretch the sentence closest to the document's centre of meaning
-    and to the question. "What does X say about Y" keeps to the sentences of X that speak of Y."""
+    """An extractive summary of the document the question names (else the one its best candidates come from): its
+    candidates that speak most to the question, no two repeating each other, in document order. A document with
+    too few candidates is cut into equal stretches by position, and from each stretch comes the sentence closest
+    to the document's centre of meaning and to the question.
+
+    Measured (bench/open_eval.py, summary key-point coverage, tuning eval/open.jsonl / held-out
+    eval/open_heldout.jsonl): the stretches for every question 0.152 / 0.067; the candidates only for "what does X
+    say about Y" (a question with "about / on / regarding", stretches otherwise) 0.352 / 0.380; the candidates
+    for every question 0.329 / 0.447. A whole-document summary by stretches of top-level sections (0.181 / 0.067)
+    or by covering every sentence of the document (facility location, 0.262 / 0.000) did worse: the key points
+    people expect of a summary are the ones their question's words point to, not the document's centre."""
     lo, hi = SIZES[Shape.SUMMARY]
     doc_id = named_doc
     if doc_id is None:
@@ -437,10 +445,13 @@ def summary_points(
     sents = [s for s in generation.sentences_by_doc.get(doc_id, []) if _is_statement(doc.text[s.start : s.end])]
     if not sents:
         return []
-    about = re.search(r"\b(?:about|on|regarding|concerning)\s+(.+?)[?.!]*$", question, re.I)
     on_topic = [x for x in pool if x[1].doc_id == doc_id]
-    if about and len(on_topic) >= lo:  # "what does the report say about lending": its sentences on lending
-        return _in_order(_diverse(on_topic, vectors, hi, settings.open_min_probability * 0.5))
+    if len(on_topic) >= lo and "summary_stretches" not in settings.ablate:
+        floor = max(settings.open_min_probability * 0.5, settings.open_relative_floor * on_topic[0][0])
+        picks = _diverse(on_topic, vectors, hi, floor)
+        if len(picks) < lo:
+            picks = _diverse(on_topic, vectors, lo, settings.open_min_probability * 0.5)
+        return _in_order(picks)
     ids = np.array([s.sent_id for s in sents])
     centre = vectors[ids].mean(axis=0)
     centre /= np.linalg.norm(centre) or 1.0
