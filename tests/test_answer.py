@@ -564,3 +564,28 @@ def test_the_prompt_prefix_is_where_every_prompt_starts() -> None:
         assert len(prefix) > 20
         for q in ("When did the port open?", "Who built it?"):
             assert build_prompt(q, ev, gen).startswith(prefix)
+
+
+def test_quote_one_takes_in_the_neighbour_the_span_reader_finds_the_answer_in(built: Assistant) -> None:
+    """Read with the sentences on either side, the answer lies in the one after quote 1: quote 1 grows to take it
+    in, stays an exact range of the document, and no other quote repeats it. An answer inside quote 1, or the
+    check switched off (``--ablate neighbour_span``), leaves quote 1 as it was."""
+    q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    first = _assistant(built.settings, "")[0].ask(q).citations[0]
+    gen = built.generation()
+    text = gen.documents[first.doc_id].text
+    after = next(s for s in gen.sentences_by_doc[first.doc_id] if s.start >= first.end)
+    words = " ".join(text[after.start : after.end].split()[:4])
+    assert words and words not in first.quote
+    reply = "It was held in Atlantis by King Neptune."  # unsupported: the quote answers
+    ans = _with_span(built.settings, reply, [words]).ask(q)
+    top = ans.citations[0]
+    assert top.start == first.start and top.end == after.end, (first, top)
+    assert text[top.start : top.end] == top.quote and words in top.quote
+    assert ans.text.startswith(f"{words} [1]"), ans.text
+    assert all(not (c.start < top.end and top.start < c.end) for c in ans.citations[1:] if c.doc_id == top.doc_id)
+    inside = _with_span(built.settings, reply, ["early 2015"]).ask(q).citations[0]
+    assert (inside.start, inside.end) == (first.start, first.end), "the answer is in quote 1: it stays as it was"
+    off = _with_span(built.settings, reply, [words])
+    off.settings.answer.ablate.append("neighbour_span")
+    assert (off.ask(q).citations[0].start, off.ask(q).citations[0].end) == (first.start, first.end)

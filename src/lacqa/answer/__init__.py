@@ -7,6 +7,7 @@ instruction-tuned gets a few-shot completion prompt whose pattern makes copying 
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from collections.abc import Iterator
@@ -271,6 +272,8 @@ def answer_stream(
         return
 
     evidence = list(selection.evidence)
+    if span_reader is not None and settings.span and "neighbour_span" not in settings.ablate:
+        evidence = widen_to_answer(question, evidence, generation, span_reader, settings, timings)
     citations = _citations(evidence)
     draft = None
     text = ""
@@ -373,6 +376,56 @@ def answer_stream(
         generation=generation.name, timings=timings, mode=mode, draft=draft, notes=tuple(notes),
         points=(Point(text, cited),), confidence=selection.confidence,
     )
+
+
+def widen_to_answer(question: str, evidence: list[Evidence], generation: Generation, reader: SpanReader,
+                    settings: AnswerSettings, timings: dict[str, float]) -> list[Evidence]:
+    """Quote 1 grown by the sentence before or after it when the span reader, reading the three together, finds the
+    answer in that neighbour and scores it above the best span of quote 1 alone ("Global agreements such as the
+    Convention on Biological Diversity, ..." before "The agreements commit countries to 'conserve biodiversity'").
+    Only a neighbour that reads as a statement joins (not a heading or a list number), and quote 1 stays an exact
+    range of its document, at most 3 x ``max_quote_chars``; a later quote it now covers is dropped.
+
+    Measured (answer in the shown text / in the answer text, same run, ``--ablate neighbour_span`` beside it):
+    SQuAD sq10 (held-out articles) 0.760 / 0.600 -> 0.800 / 0.640; heldout2 answer text 0.844 -> 0.813 (one
+    question: a neighbour's span leads); dev, heldout, heldout3, library2 unchanged. Requiring the neighbour's
+    margin to beat quote 1's by 1-5 more only took gains away on the fit sets (sqfit, dev: no change at 1-5)."""
+    from ..evidence import _span
+    from .shapes import _is_statement
+
+    t = time.perf_counter()
+    first = evidence[0]
+    sents = generation.sentences_by_doc.get(first.doc_id, [])
+    i = bisect.bisect_right([x.start for x in sents], first.start) - 1
+    if i < 0:
+        return evidence
+    j = i
+    while j + 1 < len(sents) and sents[j + 1].start < first.end:  # quote 1 may hold several sentences
+        j += 1
+    prev = sents[i - 1] if i > 0 else None
+    nxt = sents[j + 1] if j + 1 < len(sents) else None
+    lo = prev.start if prev is not None else first.start
+    hi = nxt.end if nxt is not None else first.end
+    if (lo, hi) == (first.start, first.end):
+        return evidence
+    text = generation.documents[first.doc_id].text
+    wide, alone = reader.read(question, [text[lo:hi], first.quote])
+    timings["neighbour_span"] = time.perf_counter() - t
+    if wide is None or wide.margin < settings.span_min_margin:
+        return evidence
+    a, b = lo + wide.start, lo + wide.end
+    if first.start <= a and b <= first.end or (alone is not None and alone.margin >= wide.margin):
+        return evidence
+    joined = [x for x in (prev, nxt) if x is not None and (a < first.start if x is prev else b > first.end)]
+    if any(not _is_statement(text[x.start : x.end]) for x in joined):
+        return evidence
+    start = prev.start if prev is not None and a < first.start else first.start
+    end = nxt.end if nxt is not None and b > first.end else first.end
+    if end - start > 3 * settings.max_quote_chars:
+        return evidence
+    widened = _span(generation, first.doc_id, start, end, first.score)
+    rest = [e for e in evidence[1:] if not (e.doc_id == first.doc_id and e.start < end and start < e.end)]
+    return [widened, *rest]
 
 
 def read_span(question: str, quote: str, reader: SpanReader | None, settings: AnswerSettings,
