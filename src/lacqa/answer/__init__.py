@@ -7,16 +7,16 @@ instruction-tuned gets a few-shot completion prompt whose pattern makes copying 
 
 from __future__ import annotations
 
-import bisect
 import re
 import time
+from bisect import bisect_right
 from collections.abc import Iterator
 
 import numpy as np
 
 from ..config import AnswerSettings
 from ..errors import GenerationError
-from ..evidence import Selection, TermStats, named_document, select_evidence
+from ..evidence import Selection, TermStats, _span, named_document, select_evidence
 from ..kinds import MONTH, NUMERIC_DATE, YEAR, new_names
 from ..generate import Generator, was_cut
 from ..retrieve import Retriever
@@ -28,7 +28,7 @@ from .checks import Outcome, Reason, decide, decide_open
 from .ranker import Ranker
 from .span import SpanReader
 from .shapes import (ANNOUNCER_RANKS, CONTEXT_WEIGHT, Pick, Shape, announced_picks, announces_list, asks_for_several,
-                     document_pool, open_points, ranked_pool, section_picks, shape_of)
+                     _is_statement, document_pool, open_points, ranked_pool, section_picks, shape_of)
 
 FEW_SHOT = """Each answer below is copied from its passage.
 
@@ -390,13 +390,10 @@ def widen_to_answer(question: str, evidence: list[Evidence], generation: Generat
     SQuAD sq10 (held-out articles) 0.760 / 0.600 -> 0.800 / 0.640; heldout2 answer text 0.844 -> 0.813 (one
     question: a neighbour's span leads); dev, heldout, heldout3, library2 unchanged. Requiring the neighbour's
     margin to beat quote 1's by 1-5 more only took gains away on the fit sets (sqfit, dev: no change at 1-5)."""
-    from ..evidence import _span
-    from .shapes import _is_statement
-
     t = time.perf_counter()
     first = evidence[0]
     sents = generation.sentences_by_doc.get(first.doc_id, [])
-    i = bisect.bisect_right([x.start for x in sents], first.start) - 1
+    i = bisect_right(sents, first.start, key=lambda x: x.start) - 1
     if i < 0:
         return evidence
     j = i

@@ -144,6 +144,16 @@ def _diverse(pool: list[tuple[float, Sentence]], vectors: np.ndarray, n: int, fl
     return chosen
 
 
+def _diverse_at_least(pool: list[tuple[float, Sentence]], vectors: np.ndarray, lo: int, hi: int, floor: float,
+                      settings: AnswerSettings) -> list[tuple[float, Sentence]]:
+    """``_diverse`` up to ``hi`` points above ``floor``; too few above it: the best ``lo`` regardless, as long as
+    they are on topic (half ``open_min_probability``)."""
+    picks = _diverse(pool, vectors, hi, floor)
+    if len(picks) < lo:
+        picks = _diverse(pool, vectors, lo, settings.open_min_probability * 0.5)
+    return picks
+
+
 def _in_order(picks: list[tuple[float, Sentence]]) -> list[tuple[float, Sentence]]:
     """Document order, documents in the order of their best point."""
     first: dict[str, int] = {}
@@ -201,9 +211,7 @@ def open_points(
                 return [Pick(_evidence(generation, picks[i][1], picks[i][0]), label=labels[i]) for i in order]
         shape = Shape.LIST  # no two sides to set apart: the points on the question, as a list
         lo, hi = SIZES[shape]
-    picks = _diverse(pool, vectors, hi, floor)
-    if len(picks) < lo:  # too few above the floor: the best ones regardless, as long as they are on topic
-        picks = _diverse(pool, vectors, lo, settings.open_min_probability * 0.5)
+    picks = _diverse_at_least(pool, vectors, lo, hi, floor, settings)
     return [Pick(_evidence(generation, s, p)) for p, s in _in_order(picks)]
 
 
@@ -448,10 +456,7 @@ def summary_points(
     on_topic = [x for x in pool if x[1].doc_id == doc_id]
     if len(on_topic) >= lo and "summary_stretches" not in settings.ablate:
         floor = max(settings.open_min_probability * 0.5, settings.open_relative_floor * on_topic[0][0])
-        picks = _diverse(on_topic, vectors, hi, floor)
-        if len(picks) < lo:
-            picks = _diverse(on_topic, vectors, lo, settings.open_min_probability * 0.5)
-        return _in_order(picks)
+        return _in_order(_diverse_at_least(on_topic, vectors, lo, hi, floor, settings))
     ids = np.array([s.sent_id for s in sents])
     centre = vectors[ids].mean(axis=0)
     centre /= np.linalg.norm(centre) or 1.0
