@@ -441,6 +441,22 @@ def test_a_draft_cut_mid_figure_shows_the_quote_not_an_abstention(built: Assista
     assert any(n.startswith("the draft was cut before it finished") for n in ans.notes), ans.notes
 
 
+def test_an_invented_year_over_a_quote_the_span_reader_reads_a_date_in_shows_the_quote(built: Assistant) -> None:
+    """A base model's invented year means the quotes lack the date, unless the span reader (trained to find no
+    answer where there is none) reads the date asked for in the best quote: then the model wrote it badly and the
+    quote is shown. A span that is no date, no span, or ``--ablate invented_span`` keep the abstention."""
+    q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    ans = _with_span(built.settings, "In 1987.", ["early 2015"]).ask(q)
+    assert not ans.abstained and ans.mode in ("quoted", "span") and "1987" not in ans.text, ans.text
+    assert "2015" in ans.text and any(n.startswith("the draft offered 1987") for n in ans.notes), ans.notes
+    for found in (["Beijing"], ["no such words anywhere"]):
+        refused = _with_span(built.settings, "In 1987.", found).ask(q)
+        assert refused.abstained and refused.reason_code == "invented_figure", (found, refused.text)
+    off = _with_span(built.settings, "In 1987.", ["early 2015"])
+    off.settings.answer.ablate.append("invented_span")
+    assert off.ask(q).abstained
+
+
 def test_an_invented_year_means_abstention_from_a_base_model_and_the_quote_from_an_instruct_one(built: Assistant) -> None:
     question = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
     base = Assistant(built.settings, embedder=HashEmbedder(), generator=ScriptedGenerator(default="In 1987."))

@@ -260,7 +260,8 @@ ABLATIONS: dict[str, Any] = {
     "span": lambda s: setattr(s.answer, "span", False),
     **{name: (lambda n: lambda s: s.answer.ablate.append(n))(name)
        for name in ("unknown_subject", "confidence", "specifics", "answer_type", "invented_figure", "bent_ordinal",
-                     "sections", "announced", "point_context", "compare_ranked", "summary_stretches", "neighbour_span")},
+                     "sections", "announced", "point_context", "compare_ranked", "summary_stretches", "neighbour_span",
+                     "invented_span")},
 }
 
 

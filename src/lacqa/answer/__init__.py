@@ -309,6 +309,13 @@ def answer_stream(
             # turns into a number of its own; the quote itself answers
             text, invented = "", []
             notes.append("the best quote gives the figure in words, so it is shown directly")
+        if invented and "invented_span" not in settings.ablate and answers_kind(
+                read_span(question, evidence[0].quote, span_reader, settings, timings) or "", question, selection.kind):
+            # the span reader, trained to find no answer where there is none, finds the figure asked for in the
+            # best quote: the model wrote it badly ("15" for "2016-02-05"), the evidence is there
+            notes.append(f"the draft offered {invented[0]}, which no quote gives, but the best quote gives the "
+                         f"{'figure' if selection.kind == 'number' else 'date'} asked for, so it is shown directly")
+            text, invented = "", []
         if invented and generator.has_chat_template:
             # The abstention below reads a base model copying its passage; an instruction-tuned one makes figures up
             # even beside a quote that gives them (SmolLM2: "The answer is: 2" over "accords with 16 countries"), so

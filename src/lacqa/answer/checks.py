@@ -101,6 +101,8 @@ EVIDENCE_CHECKS: tuple[Check, ...] = (
 #: checks on the draft, run in answer_stream (named here so that they can be ablated like the others)
 DRAFT_CHECKS = {
     "invented_figure": "a draft that has to invent the figure or date asked for means the quotes do not give it",
+    "invented_span": "... unless the span reader reads the figure or date asked for in the best quote: then the "
+                     "model wrote it badly, and the quote is shown",
     "bent_ordinal": "a draft that repeats the question's ordinal over quotes about another one",
 }
 
