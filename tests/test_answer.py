@@ -605,3 +605,19 @@ def test_quote_one_takes_in_the_neighbour_the_span_reader_finds_the_answer_in(bu
     off = _with_span(built.settings, reply, [words])
     off.settings.answer.ablate.append("neighbour_span")
     assert (off.ask(q).citations[0].start, off.ask(q).citations[0].end) == (first.start, first.end)
+
+
+def test_an_answer_span_is_grown_to_whole_words_and_numbers() -> None:
+    """The reader's tokens cut "20,327" into "20", ",", "327": a span of "327" would show another number."""
+    from lacqa.answer import read_span, whole_words
+    from lacqa.answer.span import MarkedSpanReader
+    from lacqa.config import AnswerSettings
+
+    quote = "In 2012, ridership grew to 20,327 passengers embarking from the station."
+    settings = AnswerSettings(span=True)
+    assert read_span("How many passengers?", quote, MarkedSpanReader(["327"]), settings, {}) == "20,327"
+    assert read_span("Who embarked?", quote, MarkedSpanReader(["ssengers emb"]), settings, {}) == "passengers embarking"
+    assert read_span("When?", quote, MarkedSpanReader(["2012"]), settings, {}) == "2012"  # the comma after is no digit's
+    end = quote.index("station") + len("station")
+    assert whole_words(quote, end - 3, end) == (end - len("station"), end)  # the final stop stays out
+    assert whole_words("1.5 million", 2, 3) == (0, 3)

@@ -432,6 +432,19 @@ def widen_to_answer(question: str, evidence: list[Evidence], generation: Generat
     return [widened, *rest]
 
 
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span grown to whole words and whole numbers: the reader's tokens cut "20,327" into "20", ",", "327", and
+    a span of "327" alone would show another number than the quote's."""
+    def inside_number(i: int) -> bool:  # text[i] is a "," or "." between two digits
+        return 0 < i < len(text) - 1 and text[i] in ",." and text[i - 1].isdigit() and text[i + 1].isdigit()
+
+    while start > 0 and (text[start - 1].isalnum() or inside_number(start - 1)):
+        start -= 1
+    while end < len(text) and (text[end].isalnum() or inside_number(end)):
+        end += 1
+    return start, end
+
+
 def read_span(question: str, quote: str, reader: SpanReader | None, settings: AnswerSettings,
               timings: dict[str, float]) -> str | None:
     """The words of ``quote`` that answer the question, when the span reader is confident enough, else None."""
@@ -442,7 +455,8 @@ def read_span(question: str, quote: str, reader: SpanReader | None, settings: An
     timings["span"] = time.perf_counter() - t
     if found is None or found.margin < settings.span_min_margin:
         return None
-    words = quote[found.start : found.end].strip(" ,;:")
+    start, end = whole_words(quote, found.start, found.end)
+    words = quote[start:end].strip(" ,;:")
     if words.count('"') % 2 or words.count("\u201c") != words.count("\u201d"):
         return None  # cut inside a quotation: shown alone it would open a quotation the quote does not hold
     return words if any(ch.isalnum() for ch in words) else None
