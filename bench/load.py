@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -21,14 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "gemma-3-270m-q4_k_m.gguf"
+sys.path.insert(0, str(ROOT / "bench"))
+from scale import MODEL, free_port, start_app  # noqa: E402
+
 QUESTIONS = [json.loads(line)["q"] for line in open(ROOT / "eval" / "dev.jsonl", encoding="utf-8")]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def main() -> None:
@@ -39,22 +34,11 @@ def main() -> None:
     ap.add_argument("--index", type=Path, default=ROOT / "index")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out" / "load.json")
     args = ap.parse_args()
-    from gradio_client import Client
-
     port = free_port()
     env = {**os.environ, "LACQA_SOURCES_DIR": str(args.sources), "LACQA_INDEX_DIR": str(args.index),
            "LACQA_PORT": str(port), "LACQA_MODEL": str(MODEL), "PYTHONPATH": str(ROOT / "src")}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, client = start_app(ROOT, env, port)
     try:
-        client = None
-        while client is None:
-            if proc.poll() is not None:
-                raise SystemExit("the app exited")
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            except Exception:  # noqa: BLE001 - not up yet
-                time.sleep(0.2)
         client.predict(QUESTIONS[0], None, api_name="/ask")  # the first answer warms the models
 
         def ask(i: int) -> tuple[str, float]:

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT.parent / "shared" / "datasets" / "squad-v1.1-train"
@@ -72,24 +73,30 @@ def vm_hwm_mb(pid: int) -> float:
     return float("nan")
 
 
-def app_figures(src: Path, env: dict[str, str], sources: Path, index: Path, qs: list[str]) -> dict:
+def start_app(repo: Path, env: dict[str, str], port: int) -> tuple[subprocess.Popen, Any]:
+    """`python app.py` of the checkout ``repo`` served on ``port``, once its API answers: (process, client)."""
     from gradio_client import Client
+
+    proc = subprocess.Popen([sys.executable, str(repo / "app.py")], env=env, cwd=repo,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit("the app exited")
+        try:
+            return proc, Client(f"http://127.0.0.1:{port}/", verbose=False)
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.1)
+
+
+def app_figures(src: Path, env: dict[str, str], sources: Path, index: Path, qs: list[str]) -> dict:
+    import gradio_client  # noqa: F401 - imported before the clock starts: the client's import is not the app's start
 
     port = free_port()
     app_env = {**env, "LACQA_SOURCES_DIR": str(sources), "LACQA_INDEX_DIR": str(index), "LACQA_PORT": str(port),
                "LACQA_MODEL": str(MODEL)}
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(src.parent / "app.py")], env=app_env, cwd=src.parent,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc, client = start_app(src.parent, app_env, port)
     try:
-        client = None
-        while client is None:
-            if proc.poll() is not None:
-                raise SystemExit("the app exited")
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-            except Exception:  # noqa: BLE001 - not up yet
-                time.sleep(0.1)
         client.predict(qs[0], None, api_name="/ask")
         first = time.perf_counter() - t0
         # the app asks its example questions in the background after a start (once per generation): latency is
