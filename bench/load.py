@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from scale import MODEL, free_port, start_app  # noqa: E402
+from scale import MODEL, free_port, start_app, stop_app  # noqa: E402
 
 QUESTIONS = [json.loads(line)["q"] for line in open(ROOT / "eval" / "dev.jsonl", encoding="utf-8")]
 
@@ -55,11 +54,7 @@ def main() -> None:
             results = list(pool.map(ask, range(args.requests)))
         wall = time.perf_counter() - t0
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
     lat = sorted(t for _, t in results)
     states = [s for s, _ in results]
     report = {"clients": args.clients, "requests": args.requests, "wall_s": round(wall, 1),

@@ -88,6 +88,14 @@ def start_app(repo: Path, env: dict[str, str], port: int) -> tuple[subprocess.Po
             time.sleep(0.1)
 
 
+def stop_app(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def app_figures(src: Path, env: dict[str, str], sources: Path, index: Path, qs: list[str]) -> dict:
     import gradio_client  # noqa: F401 - imported before the clock starts: the client's import is not the app's start
 
@@ -116,11 +124,7 @@ def app_figures(src: Path, env: dict[str, str], sources: Path, index: Path, qs: 
                 "ask_p95_s": round(sorted(lat)[int(0.95 * (len(lat) - 1))], 3), "asks": len(lat),
                 "serving_peak_rss_mb": round(vm_hwm_mb(proc.pid), 1)}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_app(proc)
 
 
 def measure(label: str, src: Path, work: Path, names: list[str], qs: list[str], repeats: int,
