@@ -449,6 +449,7 @@ def test_an_invented_year_over_a_quote_the_span_reader_reads_a_date_in_shows_the
     ans = _with_span(built.settings, "In 1987.", ["early 2015"]).ask(q)
     assert not ans.abstained and ans.mode in ("quoted", "span") and "1987" not in ans.text, ans.text
     assert "2015" in ans.text and any(n.startswith("the draft offered 1987") for n in ans.notes), ans.notes
+    assert len([n for n in ans.notes if "draft" in n]) == 1, ans.notes  # one note says why the quote is shown
     for found in (["Beijing"], ["no such words anywhere"]):
         refused = _with_span(built.settings, "In 1987.", found).ask(q)
         assert refused.abstained and refused.reason_code == "invented_figure", (found, refused.text)

@@ -301,13 +301,14 @@ def answer_stream(
         verified = verify_draft(said, evidence)
         timings["verify"] = time.perf_counter() - t
         text = verified.text
+        fell_back = False  # a note already says why the quote is shown instead of the draft
         invented = (invented_figures(said, question, evidence)
                     if selection.kind in ("time", "published", "number") and "invented_figure" not in settings.ablate
                     else [])
         if invented and in_words_only(evidence[0].quote, question):
             # "one fifth of the world's landmass": the quote gives the figure in words, which a small model
             # turns into a number of its own; the quote itself answers
-            text, invented = "", []
+            text, invented, fell_back = "", [], True
             notes.append("the best quote gives the figure in words, so it is shown directly")
         if invented and "invented_span" not in settings.ablate and answers_kind(
                 read_span(question, evidence[0].quote, span_reader, settings, timings) or "", question, selection.kind):
@@ -315,13 +316,13 @@ def answer_stream(
             # best quote: the model wrote it badly ("15" for "2016-02-05"), the evidence is there
             notes.append(f"the draft offered {invented[0]}, which no quote gives, but the best quote gives the "
                          f"{'figure' if selection.kind == 'number' else 'date'} asked for, so it is shown directly")
-            text, invented = "", []
+            text, invented, fell_back = "", [], True
         if invented and generator.has_chat_template:
             # The abstention below reads a base model copying its passage; an instruction-tuned one makes figures up
             # even beside a quote that gives them (SmolLM2: "The answer is: 2" over "accords with 16 countries"), so
             # its invented figure only costs it the draft (dev: 2 false abstentions, no unanswerable caught)
             notes.append(f"the draft offered {invented[0]}, which no quote gives, so the best quote is shown directly")
-            text, invented = "", []
+            text, invented, fell_back = "", [], True
         if invented:
             # Shown the quotes, the model had to make up the date or figure asked for: the quotes don't give it.
             what = "figure" if selection.kind == "number" else "date"
@@ -358,7 +359,7 @@ def answer_stream(
             also = sorted({int(n) for n in MARK.findall(text)})
             text = ""
             notes.append("the draft rested on a weaker quote than the best one, so the quotes are shown directly")
-        elif draft and not verified.ok:
+        elif draft and not verified.ok and not fell_back:
             notes.append("the draft was not supported by the quotes, so the best quote is shown directly")
     mode = "drafted" if text else "quoted"
     span = read_span(question, evidence[0].quote, span_reader, settings, timings) if text else None
