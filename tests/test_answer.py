@@ -622,3 +622,13 @@ def test_an_answer_span_is_grown_to_whole_words_and_numbers() -> None:
     end = quote.index("station") + len("station")
     assert whole_words(quote, end - 3, end) == (end - len("station"), end)  # the final stop stays out
     assert whole_words("1.5 million", 2, 3) == (0, 3)
+
+
+def test_a_span_that_is_the_whole_quote_does_not_lead_it(built: Assistant) -> None:
+    """A quote that is all answer ("2016-02-05 16:18") is shown once, not as its own lead."""
+    q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    quote = _assistant(built.settings, "")[0].ask(q).citations[0].quote
+    whole = _with_span(built.settings, "", [quote]).ask(q)
+    assert whole.text == f"\u201c{' '.join(quote.split())}\u201d [1]", whole.text
+    part = _with_span(built.settings, "", ["early 2015"]).ask(q)
+    assert part.text.startswith("early 2015 [1] \u2014 \u201c"), part.text

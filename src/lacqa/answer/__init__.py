@@ -375,7 +375,7 @@ def answer_stream(
         # answer: the span is the answer for 0.83-0.88 of them, sqfit and dev). Not when the draft rested on
         # other quotes than the first (``also``): which quote answers is then in doubt
         lead = read_span(question, evidence[0].quote, span_reader, settings, timings) if not also else None
-        if lead:
+        if lead and normalize(lead).strip(" .") != normalize(evidence[0].quote).strip(" ."):  # the whole quote: said once
             text = f"{lead} [1] \u2014 {text}"
     timings["total"] = time.perf_counter() - t0
     cited = tuple(sorted({int(n) for n in MARK.findall(text)})) or (1,)
