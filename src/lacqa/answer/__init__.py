@@ -11,6 +11,7 @@ import re
 import time
 from bisect import bisect_right
 from collections.abc import Iterator
+from functools import cache
 
 import numpy as np
 
@@ -274,6 +275,8 @@ def answer_stream(
     evidence = list(selection.evidence)
     if span_reader is not None and settings.span and "neighbour_span" not in settings.ablate:
         evidence = widen_to_answer(question, evidence, generation, span_reader, settings, timings)
+    # the span reader's answer in quote 1: asked by the invented-figure check, the draft's check and the lead, read once
+    best_span = cache(lambda: read_span(question, evidence[0].quote, span_reader, settings, timings))
     citations = _citations(evidence)
     draft = None
     text = ""
@@ -311,7 +314,7 @@ def answer_stream(
             text, invented, fell_back = "", [], True
             notes.append("the best quote gives the figure in words, so it is shown directly")
         if invented and "invented_span" not in settings.ablate and answers_kind(
-                read_span(question, evidence[0].quote, span_reader, settings, timings) or "", question, selection.kind):
+                best_span() or "", question, selection.kind):
             # the span reader, trained to find no answer where there is none, finds the figure asked for in the
             # best quote: the model wrote it badly ("15" for "2016-02-05"), the evidence is there
             notes.append(f"the draft offered {invented[0]}, which no quote gives, but the best quote gives the "
@@ -362,7 +365,7 @@ def answer_stream(
         elif draft and not verified.ok and not fell_back:
             notes.append("the draft was not supported by the quotes, so the best quote is shown directly")
     mode = "drafted" if text else "quoted"
-    span = read_span(question, evidence[0].quote, span_reader, settings, timings) if text else None
+    span = best_span() if text else None
     if span and normalize(span) not in normalize(text):
         # the reader says which words of the best quote answer and the draft does not hold them: they are the
         # answer text, verbatim from quote 1. A quoted answer keeps its quote (measured: the span alone is right
@@ -374,7 +377,7 @@ def answer_stream(
         # the quote answers; the words of it that do lead (measured on quoted answers whose quote holds the
         # answer: the span is the answer for 0.83-0.88 of them, sqfit and dev). Not when the draft rested on
         # other quotes than the first (``also``): which quote answers is then in doubt
-        lead = read_span(question, evidence[0].quote, span_reader, settings, timings) if not also else None
+        lead = best_span() if not also else None
         if lead and normalize(lead).strip(" .") != normalize(evidence[0].quote).strip(" ."):  # the whole quote: said once
             text = f"{lead} [1] \u2014 {text}"
     timings["total"] = time.perf_counter() - t0
