@@ -263,6 +263,7 @@ def export(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    global OUT
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", type=int, default=7000)
     ap.add_argument("--val-questions", type=int, default=400)
@@ -280,7 +281,10 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=MAX_TOKENS, help="pairs are cut to this many tokens")
     ap.add_argument("--export", action="store_true")
     ap.add_argument("--keep-fp32", action="store_true")
+    ap.add_argument("--out", type=Path, default=OUT, help="checkpoints, data and curve (default: %(default)s); "
+                    "outside the work tree, a run survives a fresh checkout")
     args = ap.parse_args()
+    OUT = args.out
     export(args) if args.export else train(args)
 
 

@@ -231,6 +231,7 @@ def export(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
+    global OUT
     ap = argparse.ArgumentParser()
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=8e-5)
@@ -241,7 +242,10 @@ def main() -> None:
     ap.add_argument("--eval-every", type=int, default=4, help="validate every N checkpoints")
     ap.add_argument("--steps", type=int, default=0, help="train this many batches (0: one epoch)")
     ap.add_argument("--export", action="store_true")
+    ap.add_argument("--out", type=Path, default=OUT, help="checkpoints, data and curve (default: %(default)s); "
+                    "outside the work tree, a run survives a fresh checkout")
     args = ap.parse_args()
+    OUT = args.out
     export(args) if args.export else train(args)
 
 

@@ -4,6 +4,8 @@ LangChain-style "stuff" baseline (top-4 dense chunks of 1000/200, classic prompt
 from __future__ import annotations
 
 import json
+import re
+import string
 import statistics
 import time
 from collections.abc import Callable
@@ -57,16 +59,31 @@ class Result:
             return self.abstained
         if self.abstained:
             return False
-        hay = normalize(" ".join([self.answer, *self.quotes]))
-        return any(normalize(a) in hay for a in self.item.answers)
+        return holds_answer(" ".join([self.answer, *self.quotes]), self.item.answers)
 
     @property
     def correct_in_text(self) -> bool:
         """Stricter: the answer text alone (quotes aside) holds an answer string."""
         if not self.item.answerable or self.abstained:
             return self.correct
-        text = normalize(MARK.sub("", self.answer))
-        return any(normalize(a) in text for a in self.item.answers)
+        return holds_answer(MARK.sub("", self.answer), self.item.answers)
+
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = str.maketrans({c: " " for c in string.punctuation + "“”‘’–—"})
+
+
+def answer_words(text: str) -> list[str]:
+    """SQuAD's answer normalisation (its official evaluation script), as words: lower case, the articles a / an /
+    the dropped, punctuation a word break ("618-907 AD" holds "907 AD"; SQuAD's script deletes it)."""
+    return _ARTICLES.sub(" ", normalize(text).translate(_PUNCT)).split()
+
+
+def holds_answer(text: str, answers: list[str]) -> bool:
+    """Whether ``text`` holds one of ``answers`` as a run of whole words, both read as SQuAD reads answers
+    ("Eoarchean Era" holds "the Eoarchean Era"; "1925" does not hold "25", nor "frequency" "Q")."""
+    hay = f" {' '.join(answer_words(text))} "
+    return any((w := answer_words(a)) and f" {' '.join(w)} " in hay for a in answers)
 
 
 def read_jsonl(path: Path, build: Callable[[int, dict[str, Any]], T], expected: str) -> list[T]:
