@@ -543,7 +543,15 @@ def test_a_span_cut_inside_a_quotation_is_not_shown() -> None:
     st = AnswerSettings()
     assert read_span("q", quote, MarkedSpanReader(['to "conserve biodiversity']), st, {}) is None
     assert read_span("q", quote, MarkedSpanReader(['"conserve biodiversity"']), st, {}) == '"conserve biodiversity"'
-    assert read_span("q", quote, MarkedSpanReader(["conserve biodiversity"]), st, {}) == "conserve biodiversity"
+    # a span that fills a quotation takes its marks (else they pair with the quote's own when shown before it)
+    assert read_span("q", quote, MarkedSpanReader(["conserve biodiversity"]), st, {}) == '"conserve biodiversity"'
+    botany = 'The term "botany" comes from a word meaning "pasture", "grass", or "fodder"; it is old.'
+    assert read_span("q", botany, MarkedSpanReader(['pasture", "grass", or "fodder']), st, {}) == (
+        '"pasture", "grass", or "fodder"')
+    assert read_span("q", botany, MarkedSpanReader(['fodder"; it is old']), st, {}) is None
+    said = 'He said "we will build a port in Chancay" last year.'  # starts inside a quotation
+    assert read_span("q", said, MarkedSpanReader(["build a port"]), st, {}) is None
+    assert read_span("q", said, MarkedSpanReader(["last year"]), st, {}) == "last year"
     st.ablate.append("span")
     assert read_span("q", quote, MarkedSpanReader(["conserve biodiversity"]), st, {}) is None
 
@@ -622,6 +630,7 @@ def test_an_answer_span_is_grown_to_whole_words_and_numbers() -> None:
     end = quote.index("station") + len("station")
     assert whole_words(quote, end - 3, end) == (end - len("station"), end)  # the final stop stays out
     assert whole_words("1.5 million", 2, 3) == (0, 3)
+
 
 
 def test_a_span_that_is_the_whole_quote_does_not_lead_it(built: Assistant) -> None:

@@ -460,9 +460,13 @@ def read_span(question: str, quote: str, reader: SpanReader | None, settings: An
     if found is None or found.margin < settings.span_min_margin:
         return None
     start, end = whole_words(quote, found.start, found.end)
+    if 0 < start and end < len(quote) and quote[start - 1] in '"\u201c' and quote[end] in '"\u201d':
+        start, end = start - 1, end + 1  # 'pasture", "grass", or "fodder': the quotation marks it stands in
     words = quote[start:end].strip(" ,;:")
-    if words.count('"') % 2 or words.count("\u201c") != words.count("\u201d"):
-        return None  # cut inside a quotation: shown alone it would open a quotation the quote does not hold
+    before = quote[:start]
+    if (words.count('"') % 2 or words.count("\u201c") != words.count("\u201d")
+            or before.count('"') % 2 or before.count("\u201c") != before.count("\u201d")):
+        return None  # cut inside a quotation: shown alone it would open or close one the quote does not
     return words if any(ch.isalnum() for ch in words) else None
 
 
