@@ -458,6 +458,23 @@ def test_an_invented_year_over_a_quote_the_span_reader_reads_a_date_in_shows_the
     assert off.ask(q).abstained
 
 
+def test_a_fact_the_span_reader_finds_no_answer_to_in_any_quote_abstains_when_asked(built: Assistant) -> None:
+    """``span_abstain_margin`` set: the span reader reads every quote, and a question none of them answers (no
+    span at the margin) abstains with its own reason; a span in any quote, the check ablated, or the setting unset
+    (the default) answer."""
+    q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
+    found = _with_span(built.settings, "", ["early 2015"])
+    found.settings.answer.span_abstain_margin = 0.0
+    assert not found.ask(q).abstained
+    none = _with_span(built.settings, "", ["no such words anywhere"])
+    none.settings.answer.span_abstain_margin = 0.0
+    refused = none.ask(q)
+    assert refused.abstained and refused.reason_code == "no_answer_span", refused.text
+    none.settings.answer.ablate.append("span_answer")
+    assert not none.ask(q).abstained
+    assert not _with_span(built.settings, "", ["no such words anywhere"]).ask(q).abstained  # unset: not read
+
+
 def test_an_invented_year_means_abstention_from_a_base_model_and_the_quote_from_an_instruct_one(built: Assistant) -> None:
     question = "When was the First Ministerial Meeting of the China-CELAC Forum held?"
     base = Assistant(built.settings, embedder=HashEmbedder(), generator=ScriptedGenerator(default="In 1987."))

@@ -261,7 +261,7 @@ ABLATIONS: dict[str, Any] = {
     **{name: (lambda n: lambda s: s.answer.ablate.append(n))(name)
        for name in ("unknown_subject", "confidence", "specifics", "answer_type", "invented_figure", "bent_ordinal",
                      "sections", "announced", "point_context", "compare_ranked", "summary_stretches", "neighbour_span",
-                     "invented_span")},
+                     "invented_span", "span_answer")},
 }
 
 

@@ -79,6 +79,9 @@ class AnswerSettings(BaseModel):
     span_min_margin: float = Field(0.0, description="the span reader's score of its span less its no-answer score, "
                                    "at least this for the span to be shown (0: the span outscores 'no answer'; chosen on the fit sets sqfit "
                                    "and dev, docs/BENCHMARKS.md)")
+    span_abstain_margin: float | None = Field(None, description="a fact question abstains when the span reader finds "
+                                              "no answer scoring at least this far above 'no answer' in any quote "
+                                              "(the `span_answer` check; None: not read)")
     draft: bool = Field(True, description="let the language model draft a sentence from the quotes")
     max_tokens: int = Field(40, ge=4, le=512)
     n_ctx: int = Field(2048, ge=256)

@@ -60,6 +60,8 @@ class Selection:
     unknown_subject: bool = False  #: every name the question mentions is absent from the library
     ranked: bool = False  #: ordered by the learned ranker: ``confidence`` is its calibrated probability
     pool: tuple[tuple[float, Sentence], ...] = ()  #: the scored candidates, best first (open answers pick from it)
+    #: the span reader's best answer margin over the quotes (its span's score less its no-answer score); None: not read
+    answer_margin: float | None = None
 
 
 class TermStats:

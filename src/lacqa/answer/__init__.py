@@ -11,6 +11,7 @@ import re
 import time
 from bisect import bisect_right
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 
 import numpy as np
@@ -264,6 +265,13 @@ def answer_stream(
         if opened is not None:
             yield opened
             return
+    if (span_reader is not None and settings.span_abstain_margin is not None and selection.evidence
+            and "span_answer" not in settings.ablate):
+        t = time.perf_counter()
+        spans = span_reader.read(question, [e.quote for e in selection.evidence])
+        timings["span_answer"] = time.perf_counter() - t
+        selection = replace(selection, answer_margin=max((sp.margin for sp in spans if sp is not None),
+                                                         default=float("-inf")))
     outcome = decide(selection, settings)
     confidence = selection.confidence
     if outcome is not None:

@@ -26,6 +26,7 @@ class Reason(str, Enum):
     INVENTED_FIGURE = "invented_figure"  #: shown the quotes, the model had to make up the figure asked for
     BENT_ORDINAL = "bent_ordinal"  #: the draft took the question's ordinal over quotes about another one
     NOT_ON_QUESTION = "not_on_question"  #: no passage speaks to an open question
+    NO_ANSWER_SPAN = "no_answer_span"  #: the span reader finds no answer to the question in any quote
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,14 @@ def _answer_type(sel: Selection, _: AnswerSettings) -> Outcome | None:
     return None
 
 
+def _span_answer(sel: Selection, settings: AnswerSettings) -> Outcome | None:
+    if (settings.span_abstain_margin is not None and sel.answer_margin is not None
+            and sel.answer_margin < settings.span_abstain_margin):
+        return Outcome(Reason.NO_ANSWER_SPAN, "the passages found are on the topic but none of them answers the "
+                       "question (the answer reader finds no answer in them)")
+    return None
+
+
 #: in order: the first that fails decides
 EVIDENCE_CHECKS: tuple[Check, ...] = (
     Check("evidence", _evidence, "some passage matched"),
@@ -96,6 +105,8 @@ EVIDENCE_CHECKS: tuple[Check, ...] = (
     Check("confidence", _confidence, "the best quote is likely to answer (ranker probability, or the hand score)"),
     Check("specifics", _specifics, "the best quote's surroundings share the question's years, ordinals and names"),
     Check("answer_type", _answer_type, "the quotes hold the kind of thing asked for"),
+    Check("span_answer", _span_answer, "the span reader finds an answer in some quote (trained to find none where "
+          "there is none)"),
 )
 
 #: checks on the draft, run in answer_stream (named here so that they can be ablated like the others)
