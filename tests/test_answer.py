@@ -649,7 +649,6 @@ def test_an_answer_span_is_grown_to_whole_words_and_numbers() -> None:
     assert whole_words("1.5 million", 2, 3) == (0, 3)
 
 
-
 def test_a_span_that_is_the_whole_quote_does_not_lead_it(built: Assistant) -> None:
     """A quote that is all answer ("2016-02-05 16:18") is shown once, not as its own lead."""
     q = "When was the First Ministerial Meeting of the China-CELAC Forum held?"

@@ -152,18 +152,28 @@ def seed_pairs(rng: random.Random) -> list[Pair]:
     return out
 
 
-def build(n_train_questions: int, n_val_questions: int, seed: int = 13) -> tuple[list[Pair], list[Pair], dict]:
-    """Training pairs and validation pairs (validation: the question's full candidate list, for ranking)."""
+def sentence_index(articles: dict[str, tuple[str, list[list[Sent]]]]):
+    """Every sentence of the articles in one list, and a BM25 index over it (stop words dropped)."""
     import bm25s
 
+    flat: list[Sent] = [s for _, paras in articles.values() for row in paras for s in row]
+    bm = bm25s.BM25()
+    bm.index(bm25s.tokenize([s.text for s in flat], stopwords="en", show_progress=False), show_progress=False)
+    return flat, bm
+
+
+def question_names(questions: list[dict]) -> list[str]:
+    """Names the questions mention (not as their first word): what ``perturb`` swaps a name for."""
+    return sorted({m.group() for q in questions[:20000] for m in _NAME.finditer(q["q"]) if m.start() > 0})
+
+
+def build(n_train_questions: int, n_val_questions: int, seed: int = 13) -> tuple[list[Pair], list[Pair], dict]:
+    """Training pairs and validation pairs (validation: the question's full candidate list, for ranking)."""
     rng = random.Random(seed)
     articles = load_articles()
-    flat: list[Sent] = [s for _, paras in articles.values() for row in paras for s in row]
-    tok = bm25s.tokenize([s.text for s in flat], stopwords="en", show_progress=False)
-    bm = bm25s.BM25()
-    bm.index(tok, show_progress=False)
+    flat, bm = sentence_index(articles)
     questions = load_questions()
-    names = sorted({m.group() for q in questions[:20000] for m in _NAME.finditer(q["q"]) if m.start() > 0})
+    names = question_names(questions)
     train_q = [q for q in questions if not is_validation(q["doc"])]
     val_q = [q for q in questions if is_validation(q["doc"])]
     rng.shuffle(train_q)

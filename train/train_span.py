@@ -32,7 +32,8 @@ PACKAGE = REPO / "packages" / "lacqa-ranker" / "lacqa_ranker"
 sys.path.insert(0, str(HERE))
 
 from loop import Run, by_length, optimiser, progress, update  # noqa: E402
-from pairs import _NAME, _norm, is_validation, load_articles, load_questions, perturb  # noqa: E402
+from pairs import (_norm, is_validation, load_articles, load_questions, perturb, question_names,  # noqa: E402
+                   sentence_index)
 
 from lacqa.embed import packaged_minilm_path  # noqa: E402
 
@@ -53,10 +54,8 @@ def build(seed: int, negatives: float, foreign: float = 0.0, perturbed: float = 
     if foreign or perturbed:
         import bm25s
 
-        flat = [x for _, paras in articles.values() for row in paras for x in row]
-        bm = bm25s.BM25()
-        bm.index(bm25s.tokenize([x.text for x in flat], stopwords="en", show_progress=False), show_progress=False)
-        names = sorted({m.group() for q in questions[:20000] for m in _NAME.finditer(q["q"]) if m.start() > 0})
+        flat, bm = sentence_index(articles)
+        names = question_names(questions)
     train, val = [], []
     for q in questions:
         title, paras = articles[q["doc"]]
